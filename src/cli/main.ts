@@ -1,0 +1,302 @@
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { buildApi } from '../api/server.ts';
+import { configJsonSchema } from '../config/json-schema.ts';
+import { loadConfig, redactConfig } from '../config/load.ts';
+import type { ObmenConfig } from '../config/schema.ts';
+import { ObmenError } from '../core/errors.ts';
+import { newOwnerId } from '../core/ids.ts';
+import { replayRoute, retryFailures } from '../engine/operations.ts';
+import { runPull } from '../engine/pull.ts';
+import { listFailures, queueDepth } from '../engine/queries.ts';
+import { createRuntime, type Runtime } from '../engine/runtime.ts';
+import { createScheduler } from '../engine/scheduler.ts';
+import { failStaleSessions } from '../engine/sessions.ts';
+import { drainRoute, runWorker } from '../engine/worker.ts';
+import { migrate, openStore, type Store } from '../store/store.ts';
+import { createProgress } from './progress.ts';
+
+const HELP = `obmen — exchange hub for 1C, 1C-Bitrix, Bitrix24 and more
+
+Usage: obmen <command> [options]
+
+  start [--role api|worker|scheduler]   run the hub (all roles by default)
+  worker                                deliver routes and run queued pulls
+  sync <source> [--full]                pull one source now
+  deliver <route>                       deliver everything due on a route now
+  status                                queue depth per route
+  failures [list] [--route R]           parked failures
+  failures retry (--route R [--id ID…] | --all)
+  replay <route> [--id ID…]             resend all objects of the route's entity
+  config check [--print]                validate obmen.yaml
+  config schema                         JSON Schema of obmen.yaml (for editors)
+  migrate                               apply database migrations
+  emulate http-target [--port N]        run the generic HTTP target emulator
+
+Options: --config FILE (default $OBMEN_CONFIG or ./obmen.yaml)
+Database: $OBMEN_DATABASE_URL (postgres://… or a SQLite path; default ./data/obmen.db)`;
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+
+interface Context {
+  config: ObmenConfig;
+  configPath: string | undefined;
+}
+
+async function withStore<T>(
+  ctx: Context,
+  fn: (store: Store) => Promise<T>,
+  migrateOnOpen = true,
+): Promise<T> {
+  const store = await openStore({
+    migrate: migrateOnOpen,
+    ...(ctx.config.database.url ? { url: ctx.config.database.url } : {}),
+    ...(process.env.OBMEN_PG_SCHEMA ? { pgSchema: process.env.OBMEN_PG_SCHEMA } : {}),
+  });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function withRuntime<T>(ctx: Context, role: string, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+  return withStore(ctx, async (store) => {
+    const log = pino({ level: process.env.OBMEN_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    const runtime = createRuntime({ config: ctx.config, store, owner: newOwnerId(role), log });
+    try {
+      return await fn(runtime);
+    } finally {
+      await runtime.close();
+    }
+  });
+}
+
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
+}
+
+async function commandStart(ctx: Context, roleArg: string | undefined): Promise<number> {
+  const roles = new Set(roleArg ? [roleArg] : ['api', 'worker', 'scheduler']);
+  for (const role of roles) {
+    if (!['api', 'worker', 'scheduler'].includes(role)) {
+      throw new ObmenError('config', `--role ${role}: use api, worker or scheduler`);
+    }
+  }
+  return withRuntime(ctx, [...roles].join('+'), async (runtime) => {
+    const signal = stopSignal();
+    const tasks: Array<Promise<unknown>> = [];
+    const stops: Array<() => Promise<void>> = [];
+    await failStaleSessions(runtime.store, runtime.clock.now() - 10 * 60_000).catch(() => 0);
+    if (roles.has('api')) {
+      const app = await buildApi({ store: runtime.store, config: runtime.config, logger: false });
+      const address = await app.listen({ host: runtime.config.api.host, port: runtime.config.api.port });
+      out(`obmen API listening on ${address} (database: ${runtime.store.location})`);
+      stops.push(() => app.close());
+    }
+    if (roles.has('scheduler')) {
+      const scheduler = createScheduler({
+        store: runtime.store,
+        config: runtime.config,
+        owner: runtime.owner,
+        logger: runtime.log,
+      });
+      scheduler.start();
+      stops.push(() => scheduler.stop());
+    }
+    if (roles.has('worker')) {
+      tasks.push(
+        runWorker(runtime, {
+          signal,
+          onError: (error, where) => runtime.log.error({ err: error, where }, 'worker error'),
+        }),
+      );
+    }
+    out(
+      `obmen running (${[...roles].join(', ')}); ${ctx.configPath ?? 'no obmen.yaml: empty configuration'}. Ctrl-C stops.`,
+    );
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    out('stopping…');
+    await Promise.all(tasks);
+    for (const stop of stops) await stop();
+    return 0;
+  });
+}
+
+async function commandWorker(ctx: Context): Promise<number> {
+  return withRuntime(ctx, 'worker', async (runtime) => {
+    const signal = stopSignal();
+    out(`obmen worker ${runtime.owner} started (database: ${runtime.store.location})`);
+    await runWorker(runtime, {
+      signal,
+      onError: (error, where) => runtime.log.error({ err: error, where }, 'worker error'),
+    });
+    return 0;
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      role: { type: 'string' },
+      full: { type: 'boolean' },
+      route: { type: 'string' },
+      id: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      print: { type: 'boolean' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, sub, arg] = positionals;
+  if (!command || values.help || command === 'help') {
+    out(HELP);
+    return command || values.help ? 0 : 1;
+  }
+  if (command === 'config' && sub === 'schema') {
+    out(JSON.stringify(configJsonSchema(), null, 2));
+    return 0;
+  }
+  if (command === 'emulate') {
+    if (sub !== 'http-target')
+      throw new ObmenError('config', `obmen emulate ${sub ?? ''}: available emulators: http-target`);
+    const { main: emulate } = await import('../../emulators/http-target/index.ts');
+    await emulate(values.port ? ['--port', values.port] : []);
+    return 0;
+  }
+
+  const loaded = loadConfig(values.config);
+  const ctx: Context = { config: loaded.config, configPath: loaded.path };
+
+  switch (command) {
+    case 'config': {
+      if (sub !== 'check')
+        throw new ObmenError('config', `obmen config ${sub ?? ''}: use "config check" or "config schema"`);
+      out(`${ctx.configPath ?? 'no config file (defaults)'}: valid`);
+      if (values.print) out(JSON.stringify(redactConfig(ctx.config), null, 2));
+      return 0;
+    }
+    case 'migrate':
+      return withStore(
+        ctx,
+        async (store) => {
+          const applied = await migrate(store);
+          out(
+            applied.length > 0
+              ? `applied: ${applied.join(', ')}`
+              : `database is up to date (${store.location})`,
+          );
+          return 0;
+        },
+        false,
+      );
+    case 'start':
+      return commandStart(ctx, values.role);
+    case 'worker':
+      return commandWorker(ctx);
+    case 'sync': {
+      if (!sub) throw new ObmenError('config', 'obmen sync <source>: name the source');
+      return withRuntime(ctx, 'sync', async (runtime) => {
+        const progress = createProgress(`sync ${sub}`);
+        const result = await runPull(runtime, sub, {
+          full: values.full === true,
+          onBatch: (s) => progress.update(s.read),
+        });
+        const s = result.stats;
+        progress.finish(
+          `${s.read} read, ${s.created} new, ${s.updated} changed, ${s.unchanged} unchanged, ${s.invalid} invalid (session ${result.sessionId})`,
+        );
+        for (const error of result.errors.slice(0, 20)) out(`  ! ${error}`);
+        return s.invalid > 0 ? 2 : 0;
+      });
+    }
+    case 'deliver': {
+      if (!sub) throw new ObmenError('config', 'obmen deliver <route>: name the route');
+      return withRuntime(ctx, 'deliver', async (runtime) => {
+        const depth = (await queueDepth(runtime.store)).find((d) => d.route === sub);
+        const due = depth ? depth.counts.pending + depth.counts.in_flight : undefined;
+        const progress = createProgress(`deliver ${sub}`);
+        const totals = await drainRoute(runtime, sub, {
+          signal: stopSignal(),
+          onBatch: (t) => progress.update(t.claimed, due),
+        });
+        progress.finish(
+          `${totals.delivered} delivered, ${totals.skipped} already up to date, ${totals.retried} to retry, ${totals.failed} failed, ${totals.waiting} waiting`,
+        );
+        return totals.failed > 0 ? 2 : 0;
+      });
+    }
+    case 'status':
+      return withStore(ctx, async (store) => {
+        const depth = await queueDepth(store);
+        if (depth.length === 0) out('no deliveries yet');
+        for (const d of depth) {
+          const c = d.counts;
+          out(
+            `${d.route.padEnd(28)} pending ${c.pending}  in flight ${c.in_flight}  waiting ${c.waiting}  failed ${c.failed}  delivered ${c.delivered}`,
+          );
+        }
+        return 0;
+      });
+    case 'failures': {
+      if (sub === 'retry') {
+        return withStore(ctx, async (store) => {
+          const result = await retryFailures(store, {
+            route: values.route,
+            recordIds: values.id,
+            all: values.all,
+          });
+          out(`${result.retried} failure(s) queued for retry`);
+          return 0;
+        });
+      }
+      return withStore(ctx, async (store) => {
+        const page = await listFailures(store, { route: values.route, limit: 100, offset: 0 });
+        if (page.total === 0) out('no failures');
+        for (const f of page.items)
+          out(`${f.route}  ${f.recordId}  [${f.errorClass ?? '?'}] ${f.lastError ?? ''}`);
+        if (page.total > page.items.length) out(`… ${page.total - page.items.length} more`);
+        return 0;
+      });
+    }
+    case 'replay': {
+      if (!sub) throw new ObmenError('config', 'obmen replay <route>: name the route');
+      const route = ctx.config.routes.find((r) => r.name === sub);
+      if (!route)
+        throw new ObmenError(
+          'config',
+          `unknown route "${sub}"; configured: ${ctx.config.routes.map((r) => r.name).join(', ') || 'none'}`,
+        );
+      return withStore(ctx, async (store) => {
+        const result = await replayRoute(store, route, { recordIds: values.id });
+        out(`${result.queued} object(s) queued to resend on ${route.name}`);
+        return 0;
+      });
+    }
+    default:
+      void arg;
+      throw new ObmenError('config', `unknown command "${command}"; run "obmen help"`);
+  }
+}
+
+/** Runs the CLI; returns the exit code. Errors become one clear line, never a stack trace. */
+async function run(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`obmen: ${message}\n`);
+    if (process.env.OBMEN_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return error instanceof ObmenError && error.errorClass === 'config' ? 2 : 1;
+  }
+}
+
+export { run as main };

@@ -1,0 +1,68 @@
+import type { RouteConfig } from '../../config/schema.ts';
+import type {
+  Connector,
+  ConnectorContext,
+  ConnectorFactory,
+  DeliveryItem,
+  ReadRequest,
+} from '../../core/connector.ts';
+import { ObmenError } from '../../core/errors.ts';
+import { HttpProtocolClient } from './client.ts';
+import { writeBatch } from './sink.ts';
+import { readPages } from './source.ts';
+import { resolveHttpSystem } from './spec.ts';
+
+/** obmen's own generic HTTP protocol, for custom systems (docs/connectors/http.md). */
+export const httpConnector: ConnectorFactory = {
+  kind: 'http',
+  create(ctx: ConnectorContext): Connector {
+    const settings = resolveHttpSystem(ctx.systemName, ctx.system);
+    const client = new HttpProtocolClient(ctx.http, ctx.systemName, settings, ctx.signal);
+    const name = ctx.systemName;
+    let closed = false;
+
+    const ensureOpen = () => {
+      if (closed) throw new ObmenError('config', `${name}: the http connector was closed; create a new one`);
+    };
+
+    return {
+      async check() {
+        ensureOpen();
+        const target = client.url(settings.healthPath);
+        let status: number;
+        try {
+          status = (await client.probe(settings.healthPath)).status;
+        } catch (cause) {
+          const reason = cause instanceof Error ? cause.message : String(cause);
+          throw new ObmenError(
+            'config',
+            `${name}: cannot reach ${target} (${reason}); check systems.${name}.url and that the system is running`,
+            { system: name, code: 'UNREACHABLE', cause },
+          );
+        }
+        if (status >= 200 && status < 300) return;
+        const hint =
+          status === 401 || status === 403
+            ? `check systems.${name}.credentials`
+            : `check systems.${name}.url points at an obmen http endpoint`;
+        throw new ObmenError('config', `${name}: ${target} answered HTTP ${status}; ${hint}`, {
+          system: name,
+          code: `HTTP_${status}`,
+        });
+      },
+      read(request: ReadRequest) {
+        ensureOpen();
+        return readPages(client, name, request);
+      },
+      async write(route: RouteConfig, items: DeliveryItem[]) {
+        ensureOpen();
+        return writeBatch(client, name, route, items);
+      },
+      async close() {
+        closed = true;
+      },
+    };
+  },
+};
+
+export { resolveHttpSystem } from './spec.ts';

@@ -1,0 +1,23 @@
+import type { ConnectorFactory } from '../core/connector.ts';
+import { httpConnector } from './http/index.ts';
+import { noopConnector } from './noop.ts';
+
+const factories = new Map<string, ConnectorFactory>();
+
+/** Makes a connector kind available to `systems.<name>.kind`; a later registration replaces an earlier one. */
+export function registerConnector(factory: ConnectorFactory): void {
+  factories.set(factory.kind, factory);
+}
+
+/** The factory for a kind, or undefined when no connector of that kind is registered. */
+export function getConnectorFactory(kind: string): ConnectorFactory | undefined {
+  return factories.get(kind);
+}
+
+/** Registered kinds, sorted, for help texts and "unknown kind" messages. */
+export function connectorKinds(): string[] {
+  return [...factories.keys()].sort();
+}
+
+registerConnector(httpConnector);
+registerConnector(noopConnector);

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import type { RouteConfig, SourceConfig, SystemConfig } from '../config/schema.ts';
+import type { HttpClient } from '../http/types.ts';
+import type { ObmenError } from './errors.ts';
+
+/** One object handed to a sink: the current canonical state, refs already in the target's ids. */
+export interface DeliveryItem {
+  recordId: string;
+  entity: string;
+  version: number;
+  hash: string;
+  /** Canonical data; reference fields hold the target system's external ids. */
+  data: Record<string, unknown>;
+  deleted: boolean;
+  /** The id this object already has in the target, when it was delivered or matched before. */
+  externalId: string | undefined;
+}
+
+/** The outcome of one item of a batch: a sink reports every item, never only the batch. */
+export type ItemOutcome =
+  | { recordId: string; ok: true; externalId: string }
+  | { recordId: string; ok: false; error: ObmenError };
+
+/** One object read from a source, in canonical form; reference fields hold the source's ids. */
+export interface SourceItem {
+  externalId: string;
+  data: Record<string, unknown>;
+  deleted?: boolean;
+  /** When the source says the object changed (for last-writer-wins and reports). */
+  sourceUpdatedAt?: number;
+}
+
+export interface SourceBatch {
+  items: SourceItem[];
+  /** Where to continue next time; saved only after the batch is ingested. */
+  cursor?: string;
+}
+
+export interface ConnectorContext {
+  systemName: string;
+  system: SystemConfig;
+  http: HttpClient;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export interface ReadRequest {
+  source: SourceConfig;
+  /** Cursor saved after the previous successful batch; undefined on a full read. */
+  cursor: string | undefined;
+  full: boolean;
+}
+
+/** What a connector can do for one configured system. Lifecycle: check → discover → read/write → close. */
+export interface Connector {
+  /** Tests the connection and credentials; throws an ObmenError (class config) with a human message. */
+  check(): Promise<void>;
+  /** Entities and fields the system exposes, for writing mappings. */
+  discover?(): Promise<Array<{ name: string; fields: string[] }>>;
+  read?(request: ReadRequest): AsyncIterable<SourceBatch>;
+  write?(route: RouteConfig, items: DeliveryItem[]): Promise<ItemOutcome[]>;
+  /** Releases resources; safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface ConnectorFactory {
+  kind: string;
+  create(ctx: ConnectorContext): Connector;
+}

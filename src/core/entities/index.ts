@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { CANONICAL } from './canonical.ts';
+import { formatIssues } from './issues.ts';
+import { type CompiledRef, collectRefs, compileRef, type FoundRef, replaceRefs } from './ref-paths.ts';
+
+export * from './catalog.ts';
+export { parseNumeric } from './fields.ts';
+export * from './order.ts';
+export * from './parties.ts';
+export * from './pricing.ts';
+
+/** The names of the canonical entities, in catalog → commerce order. */
+export const CANONICAL_ENTITIES: readonly string[] = CANONICAL.map((entity) => entity.name);
+
+/** A field of an entity that holds another object's id: 'groupId', 'lines[].productId'. */
+export interface RefPath {
+  path: string;
+  entity: string;
+}
+
+/** One entity kind as the engine sees it. */
+export interface EntityDefinition {
+  name: string;
+  title: { ru: string; en: string };
+  schema: z.ZodType;
+  refs: readonly RefPath[];
+  custom: boolean;
+}
+
+/** A reference found in an object, with its concrete path ('lines[2].productId'). */
+export type EntityRef = FoundRef;
+
+export type ValidationResult = { ok: true; data: Record<string, unknown> } | { ok: false; issues: string[] };
+
+/** All entity kinds known to one configuration: the canonical ones plus the declared custom ones. */
+export interface EntityRegistry {
+  get(name: string): EntityDefinition | undefined;
+  names(): string[];
+  /** Validates and normalises; issues are human strings: 'product.barcodes[1]: expected a string' */
+  validate(name: string, data: unknown): ValidationResult;
+  /** Every reference the object holds (skips empty/null). */
+  refsOf(name: string, data: Record<string, unknown>): EntityRef[];
+  /** Returns a deep copy with every reference id replaced by fn(entity, id); ids fn cannot map (undefined) are listed in `missing` and left as they were. */
+  mapRefs(
+    name: string,
+    data: Record<string, unknown>,
+    fn: (entity: string, id: string) => string | undefined,
+  ): { data: Record<string, unknown>; missing: EntityRef[] };
+}
+
+/** A custom entity as declared in obmen.yaml (`entities:`). */
+export interface CustomEntityDeclaration {
+  name: string;
+  description?: string;
+  refs?: Record<string, string>;
+}
+
+const customSchema = z.record(z.string(), z.unknown());
+
+interface Entry {
+  definition: EntityDefinition;
+  compiled: readonly CompiledRef[];
+}
+
+function entry(definition: Omit<EntityDefinition, 'refs'>, refs: Record<string, string>): Entry {
+  const compiled = Object.entries(refs).map(([path, entity]) => {
+    try {
+      return compileRef(path, entity);
+    } catch (error) {
+      throw new Error(`entity "${definition.name}": ${(error as Error).message}`, { cause: error });
+    }
+  });
+  return {
+    definition: { ...definition, refs: compiled.map(({ path, entity }) => ({ path, entity })) },
+    compiled,
+  };
+}
+
+/**
+ * Builds the registry for one configuration. Throws, naming the entity, when a custom entity
+ * would shadow a canonical one, is declared twice, or refers to an entity that does not exist:
+ * those are set-up mistakes to fix in obmen.yaml before anything runs.
+ */
+export function createEntityRegistry(custom: ReadonlyArray<CustomEntityDeclaration> = []): EntityRegistry {
+  const entries = new Map<string, Entry>();
+  for (const { name, title, schema, refs } of CANONICAL) {
+    entries.set(name, entry({ name, title, schema, custom: false }, refs));
+  }
+  for (const declared of custom) {
+    if (entries.has(declared.name)) {
+      const clash = entries.get(declared.name)!.definition.custom
+        ? 'is declared twice'
+        : 'shadows a canonical entity';
+      throw new Error(
+        `custom entity "${declared.name}" ${clash}: give it another name in obmen.yaml (entities:), e.g. "${declared.name}_ext"`,
+      );
+    }
+    const title = declared.description ?? declared.name;
+    entries.set(
+      declared.name,
+      entry(
+        { name: declared.name, title: { ru: title, en: title }, schema: customSchema, custom: true },
+        declared.refs ?? {},
+      ),
+    );
+  }
+  for (const { definition } of entries.values()) {
+    for (const ref of definition.refs) {
+      if (!entries.has(ref.entity)) {
+        throw new Error(
+          `entity "${definition.name}": reference "${ref.path}" points to unknown entity "${ref.entity}"; known entities are ${[...entries.keys()].join(', ')}`,
+        );
+      }
+    }
+  }
+
+  const known = (name: string): Entry => {
+    const found = entries.get(name);
+    if (found === undefined)
+      throw new Error(`unknown entity "${name}"; known entities are ${[...entries.keys()].join(', ')}`);
+    return found;
+  };
+
+  return {
+    get: (name) => entries.get(name)?.definition,
+    names: () => [...entries.keys()],
+    validate(name, data) {
+      const found = entries.get(name);
+      if (found === undefined) {
+        return {
+          ok: false,
+          issues: [`unknown entity "${name}"; known entities are ${[...entries.keys()].join(', ')}`],
+        };
+      }
+      const result = found.definition.schema.safeParse(data, { reportInput: true });
+      if (!result.success) return { ok: false, issues: formatIssues(name, result.error.issues) };
+      return { ok: true, data: result.data as Record<string, unknown> };
+    },
+    refsOf: (name, data) => collectRefs(known(name).compiled, data),
+    mapRefs: (name, data, fn) => replaceRefs(known(name).compiled, data, fn),
+  };
+}

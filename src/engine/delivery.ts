@@ -1,0 +1,424 @@
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { RouteConfig } from '../config/schema.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Connector, DeliveryItem, ItemOutcome } from '../core/connector.ts';
+import type { EntityRegistry } from '../core/entities/index.ts';
+import { classify, configError, type ObmenError, permanentError, transientError } from '../core/errors.ts';
+import type { Db, Store } from '../store/store.ts';
+import { chunk } from './chunks.ts';
+import {
+  type ClaimedRow,
+  claimRows,
+  completeRows,
+  ensureQueued,
+  heartbeat,
+  type RowOutcome,
+  wakeWaiting,
+} from './outbox.ts';
+import { decideRetry, type RetryPolicy } from './retry-policy.ts';
+
+/** A configured route with its live connector. */
+export interface RouteRuntime {
+  name: string;
+  entity: string;
+  target: string;
+  batchSize: number;
+  config: RouteConfig;
+  connector: Connector;
+}
+
+export interface DeliveryContext {
+  store: Store;
+  registry: EntityRegistry;
+  clock: Clock;
+  /** This process's identity in leases. */
+  owner: string;
+  leaseMs: number;
+  retry: RetryPolicy;
+  /** All routes: dependencies are delivered on the route of their own entity to the same target. */
+  routes: readonly RouteRuntime[];
+  /** How soon a waiting row is checked again if nothing wakes it earlier. */
+  waitRecheckMs?: number;
+  log?: Logger;
+}
+
+export interface BatchStats {
+  claimed: number;
+  delivered: number;
+  /** Already up to date in the target: no write needed. */
+  skipped: number;
+  retried: number;
+  failed: number;
+  waiting: number;
+}
+
+const EMPTY: BatchStats = { claimed: 0, delivered: 0, skipped: 0, retried: 0, failed: 0, waiting: 0 };
+
+/**
+ * One delivery step of a route: claim due rows (lease), load current versions, wait for
+ * missing dependencies, write the rest through the connector in one batch, record each item's
+ * outcome. Returns what happened; `claimed: 0` means the route has nothing due.
+ */
+export async function deliverBatch(ctx: DeliveryContext, route: RouteRuntime): Promise<BatchStats> {
+  const { store, clock } = ctx;
+  const claimed = await claimRows(store, route.name, ctx.owner, route.batchSize, ctx.leaseMs, clock.now());
+  if (claimed.length === 0) return { ...EMPTY };
+  const stats: BatchStats = { ...EMPTY, claimed: claimed.length };
+
+  // Keep the leases alive while the target is slow; a dead process stops renewing and its
+  // rows become claimable by others when the lease expires.
+  const beat = setInterval(
+    () => {
+      heartbeat(store, route.name, ctx.owner, ctx.leaseMs, clock.now()).catch((error) =>
+        ctx.log?.warn({ err: error, route: route.name }, 'lease heartbeat failed'),
+      );
+    },
+    Math.max(50, Math.floor(ctx.leaseMs / 3)),
+  );
+  beat.unref();
+  try {
+    const outcomes = await deliverClaimed(ctx, route, claimed, stats);
+    await store.tx(async (trx) => {
+      const now = clock.now();
+      const conflicts = await recordLinks(trx, store, route, outcomes.links, now);
+      const rows = outcomes.rows.map((row): RowOutcome => {
+        const conflict = conflicts.get(row.recordId);
+        if (row.kind !== 'delivered' || !conflict) return row;
+        stats.delivered--;
+        stats.failed++;
+        return {
+          kind: 'failed',
+          recordId: row.recordId,
+          attempts: 1,
+          error: conflict,
+          errorClass: 'permanent',
+        };
+      });
+      await completeRows(trx, route.name, ctx.owner, rows, now);
+      if (outcomes.links.length > conflicts.size) {
+        // Something new exists in the target: rows waiting for it may go now.
+        const sameTarget = ctx.routes.filter((r) => r.target === route.target).map((r) => r.name);
+        await wakeWaiting(trx, sameTarget, now);
+      }
+    });
+  } finally {
+    clearInterval(beat);
+  }
+  return stats;
+}
+
+interface Outcomes {
+  rows: RowOutcome[];
+  links: Array<{ recordId: string; externalId: string; hash: string }>;
+}
+
+async function deliverClaimed(
+  ctx: DeliveryContext,
+  route: RouteRuntime,
+  claimed: ClaimedRow[],
+  stats: BatchStats,
+): Promise<Outcomes> {
+  const { store } = ctx;
+  const now = ctx.clock.now();
+  const out: Outcomes = { rows: [], links: [] };
+  const ids = claimed.map((row) => row.recordId);
+  const maxIn = Math.floor(store.caps.maxParams / 2);
+
+  const records = new Map<string, { version: number; hash: string; data: string; deleted: number }>();
+  const targetLinks = new Map<string, { externalId: string; lastHash: string | null }>();
+  for (const part of chunk(ids, maxIn)) {
+    const rows = await store.db
+      .selectFrom('records')
+      .select(['id', 'version', 'hash', 'data', 'deleted'])
+      .where('entity', '=', route.entity)
+      .where('id', 'in', part)
+      .execute();
+    for (const row of rows) records.set(row.id, row);
+    const links = await store.db
+      .selectFrom('links')
+      .select(['record_id', 'external_id', 'last_hash'])
+      .where('entity', '=', route.entity)
+      .where('system', '=', route.target)
+      .where('record_id', 'in', part)
+      .execute();
+    for (const link of links)
+      targetLinks.set(link.record_id, { externalId: link.external_id, lastHash: link.last_hash });
+  }
+
+  const fail = (row: ClaimedRow, error: ObmenError) => {
+    // Backoff counts from the moment the failure is known, not from the claim.
+    const decision = decideRetry(ctx.retry, error, row.attempts, ctx.clock.now());
+    const maxAttempts = route.config.maxAttempts ?? ctx.retry.maxAttempts;
+    if (decision.action === 'retry' && decision.attempts < maxAttempts) {
+      stats.retried++;
+      out.rows.push({
+        kind: 'retry',
+        recordId: row.recordId,
+        attempts: decision.attempts,
+        nextAttemptAt: decision.nextAttemptAt,
+        error: error.message,
+        errorClass: error.errorClass,
+      });
+    } else {
+      stats.failed++;
+      const exhausted =
+        decision.action === 'retry' || error.retryable
+          ? ` (gave up after ${decision.attempts} attempts; fix the cause, then retry it)`
+          : '';
+      out.rows.push({
+        kind: 'failed',
+        recordId: row.recordId,
+        attempts: decision.attempts,
+        error: error.message + exhausted,
+        errorClass: error.errorClass,
+      });
+    }
+  };
+
+  // Decide per row: up to date, waiting for dependencies, or to be written.
+  const toWrite: Array<{
+    row: ClaimedRow;
+    record: { version: number; hash: string; data: Record<string, unknown>; deleted: boolean };
+  }> = [];
+  const pendingRefs: Array<{
+    row: ClaimedRow;
+    data: Record<string, unknown>;
+    refs: Array<{ path: string; entity: string; id: string }>;
+    record: { version: number; hash: string; deleted: boolean };
+  }> = [];
+  for (const row of claimed) {
+    const record = records.get(row.recordId);
+    if (!record) {
+      fail(
+        row,
+        permanentError(
+          `${route.entity} ${row.recordId} no longer exists in the hub; nothing to deliver to ${route.target}`,
+        ),
+      );
+      continue;
+    }
+    const link = targetLinks.get(row.recordId);
+    if (!row.force && link && link.lastHash === record.hash) {
+      stats.skipped++;
+      out.rows.push({
+        kind: 'delivered',
+        recordId: row.recordId,
+        hash: record.hash,
+        version: record.version,
+      });
+      continue;
+    }
+    const data = JSON.parse(record.data) as Record<string, unknown>;
+    const refs = ctx.registry.refsOf(route.entity, data);
+    pendingRefs.push({
+      row,
+      data,
+      refs,
+      record: { version: record.version, hash: record.hash, deleted: record.deleted === 1 },
+    });
+  }
+
+  // Resolve every reference to the target's ids in one query per referenced entity.
+  const wantedByEntity = new Map<string, Set<string>>();
+  for (const p of pendingRefs) {
+    for (const ref of p.refs) {
+      let set = wantedByEntity.get(ref.entity);
+      if (!set) {
+        set = new Set();
+        wantedByEntity.set(ref.entity, set);
+      }
+      set.add(ref.id);
+    }
+  }
+  const resolved = new Map<string, Map<string, string>>();
+  for (const [entity, set] of wantedByEntity) {
+    const map = new Map<string, string>();
+    for (const part of chunk([...set], maxIn)) {
+      const rows = await store.db
+        .selectFrom('links')
+        .select(['record_id', 'external_id'])
+        .where('entity', '=', entity)
+        .where('system', '=', route.target)
+        .where('record_id', 'in', part)
+        .execute();
+      for (const r of rows) map.set(r.record_id, r.external_id);
+    }
+    resolved.set(entity, map);
+  }
+
+  const dependencies: Array<{ route: string; recordId: string; entity: string }> = [];
+  for (const p of pendingRefs) {
+    const missing = p.refs.filter((ref) => !resolved.get(ref.entity)?.has(ref.id));
+    if (missing.length === 0) {
+      const mapped = ctx.registry.mapRefs(route.entity, p.data, (entity, id) =>
+        resolved.get(entity)?.get(id),
+      );
+      toWrite.push({ row: p.row, record: { ...p.record, data: mapped.data } });
+      continue;
+    }
+    const unroutable = missing.filter(
+      (ref) => !ctx.routes.some((r) => r.entity === ref.entity && r.target === route.target),
+    );
+    if (unroutable.length > 0) {
+      const ref = unroutable[0]!;
+      fail(
+        p.row,
+        configError(
+          `${route.entity} ${p.row.recordId} refers to ${ref.entity} ${ref.id} (field ${ref.path}), which has no id in ${route.target} and no route delivers ${ref.entity} to ${route.target}; add such a route or link the object by hand`,
+        ),
+      );
+      continue;
+    }
+    for (const ref of missing) {
+      const depRoute = ctx.routes.find((r) => r.entity === ref.entity && r.target === route.target)!;
+      dependencies.push({ route: depRoute.name, recordId: ref.id, entity: ref.entity });
+    }
+    stats.waiting++;
+    out.rows.push({
+      kind: 'waiting',
+      recordId: p.row.recordId,
+      waitingFor: missing.map((ref) => `${ref.entity}:${ref.id}`),
+      recheckAt: now + (ctx.waitRecheckMs ?? 30_000),
+      message: `waiting until ${missing.map((ref) => `${ref.entity} ${ref.id}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} delivered to ${route.target}`,
+    });
+  }
+  if (dependencies.length > 0) {
+    // The dependency is scheduled automatically: queue it on its own route if it is not yet.
+    await store.tx((trx) => ensureQueued(trx, store.caps, dependencies, now));
+  }
+  if (toWrite.length === 0) return out;
+
+  const items: DeliveryItem[] = toWrite.map(({ row, record }) => ({
+    recordId: row.recordId,
+    entity: route.entity,
+    version: record.version,
+    hash: record.hash,
+    data: record.data,
+    deleted: record.deleted,
+    externalId: targetLinks.get(row.recordId)?.externalId,
+  }));
+  let results: ItemOutcome[];
+  try {
+    if (!route.connector.write)
+      throw configError(`system ${route.target} cannot receive data (its connector has no writer)`);
+    results = await route.connector.write(route.config, items);
+  } catch (error) {
+    const failure = classify(error, route.target);
+    results = items.map((item) => ({ recordId: item.recordId, ok: false as const, error: failure }));
+  }
+  const byId = new Map(results.map((r) => [r.recordId, r]));
+  for (const { row, record } of toWrite) {
+    const result = byId.get(row.recordId);
+    if (!result) {
+      fail(row, transientError(`${route.target} returned no result for ${route.entity} ${row.recordId}`));
+    } else if (result.ok) {
+      stats.delivered++;
+      out.links.push({ recordId: row.recordId, externalId: result.externalId, hash: record.hash });
+      out.rows.push({
+        kind: 'delivered',
+        recordId: row.recordId,
+        hash: record.hash,
+        version: record.version,
+      });
+    } else {
+      fail(row, result.error);
+    }
+  }
+  return out;
+}
+
+/**
+ * Stores the target's id and the hash it now holds. Two hub objects must never share one
+ * target object: such an answer parks the second one as a possible duplicate.
+ * Returns the record ids refused that way, with the message for people.
+ */
+async function recordLinks(
+  trx: Db,
+  store: Store,
+  route: RouteRuntime,
+  links: Outcomes['links'],
+  now: number,
+): Promise<Map<string, string>> {
+  const conflicts = new Map<string, string>();
+  if (links.length === 0) return conflicts;
+  const maxIn = Math.floor(store.caps.maxParams / 6);
+  const byExternal = new Map<string, string>();
+  const byRecord = new Map<string, string>();
+  for (const part of chunk(links, maxIn)) {
+    const holders = await trx
+      .selectFrom('links')
+      .select(['record_id', 'external_id'])
+      .where('entity', '=', route.entity)
+      .where('system', '=', route.target)
+      .where((eb) =>
+        eb.or([
+          eb(
+            'external_id',
+            'in',
+            part.map((l) => l.externalId),
+          ),
+          eb(
+            'record_id',
+            'in',
+            part.map((l) => l.recordId),
+          ),
+        ]),
+      )
+      .execute();
+    for (const h of holders) {
+      byExternal.set(h.external_id, h.record_id);
+      byRecord.set(h.record_id, h.external_id);
+    }
+  }
+  const accepted: Outcomes['links'] = [];
+  const seen = new Map<string, string>();
+  for (const link of links) {
+    const holder = byExternal.get(link.externalId) ?? seen.get(link.externalId);
+    if (holder && holder !== link.recordId) {
+      conflicts.set(
+        link.recordId,
+        `${route.target} answered with id ${link.externalId}, which already belongs to ${route.entity} ${holder}: possible duplicate; check both objects, then retry`,
+      );
+      continue;
+    }
+    seen.set(link.externalId, link.recordId);
+    accepted.push(link);
+  }
+  // The target gave an object a new id (it was re-created there): the old link goes.
+  const moved = accepted.filter((l) => byRecord.has(l.recordId) && byRecord.get(l.recordId) !== l.externalId);
+  for (const part of chunk(moved, maxIn)) {
+    await trx
+      .deleteFrom('links')
+      .where('entity', '=', route.entity)
+      .where('system', '=', route.target)
+      .where(
+        'record_id',
+        'in',
+        part.map((l) => l.recordId),
+      )
+      .execute();
+  }
+  for (const part of chunk(accepted, maxIn)) {
+    await trx
+      .insertInto('links')
+      .values(
+        part.map((l) => ({
+          entity: route.entity,
+          record_id: l.recordId,
+          system: route.target,
+          external_id: l.externalId,
+          last_hash: l.hash,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['entity', 'system', 'external_id']).doUpdateSet({
+          last_hash: sql`excluded.last_hash`,
+          updated_at: sql`excluded.updated_at`,
+        }),
+      )
+      .execute();
+  }
+  return conflicts;
+}

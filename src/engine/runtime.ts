@@ -1,0 +1,142 @@
+import pino, { type Logger } from 'pino';
+import type { ObmenConfig, SourceConfig } from '../config/schema.ts';
+import { parseDuration } from '../config/units.ts';
+import { connectorKinds, getConnectorFactory } from '../connectors/registry.ts';
+import { type Clock, systemClock } from '../core/clock.ts';
+import type { Connector } from '../core/connector.ts';
+import { createEntityRegistry, type EntityRegistry } from '../core/entities/index.ts';
+import { configError } from '../core/errors.ts';
+import { createHttpClient } from '../http/client.ts';
+import type { Store } from '../store/store.ts';
+import type { DeliveryContext, RouteRuntime } from './delivery.ts';
+import type { IngestContext, RouteTarget } from './ingest.ts';
+import { createRateLimiter } from './rate-limiter.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import { routeReleaseAt } from './scheduler.ts';
+
+/** Everything a process needs to ingest and deliver, built once from the config. */
+export interface Runtime {
+  config: ObmenConfig;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  owner: string;
+  registry: EntityRegistry;
+  connectors: ReadonlyMap<string, Connector>;
+  routes: RouteRuntime[];
+  sources: SourceConfig[];
+  ingest: IngestContext;
+  delivery: DeliveryContext;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  config: ObmenConfig;
+  store: Store;
+  owner: string;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export function retryPolicyOf(config: ObmenConfig): RetryPolicy {
+  return {
+    maxAttempts: config.retry.maxAttempts,
+    baseDelayMs: parseDuration(config.retry.baseDelay),
+    maxDelayMs: parseDuration(config.retry.maxDelay),
+  };
+}
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const { config, store } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? pino({ level: 'silent' });
+  const registry = createEntityRegistry(config.entities);
+  const aborter = new AbortController();
+
+  const connectors = new Map<string, Connector>();
+  for (const [name, system] of Object.entries(config.systems)) {
+    const factory = getConnectorFactory(system.kind);
+    if (!factory) {
+      throw configError(
+        `systems.${name}.kind: unknown connector kind "${system.kind}"; available: ${connectorKinds().join(', ')}`,
+      );
+    }
+    const limiter = createRateLimiter({ system: name, limits: system.limits, store, clock });
+    const http = createHttpClient({
+      system: name,
+      store,
+      limiter,
+      clock,
+      timeoutMs: system.limits?.timeout === undefined ? undefined : parseDuration(system.limits.timeout),
+      secrets: Object.values(system.credentials ?? {}).filter((value) => value.length >= 4),
+      logger: log,
+    });
+    connectors.set(
+      name,
+      factory.create({
+        systemName: name,
+        system,
+        http,
+        log: log.child({ system: name }),
+        signal: aborter.signal,
+      }),
+    );
+  }
+
+  const routes: RouteRuntime[] = config.routes.map((route) => {
+    const connector = connectors.get(route.target);
+    if (!connector) throw configError(`route ${route.name}: target system "${route.target}" is not declared`);
+    return {
+      name: route.name,
+      entity: route.entity,
+      target: route.target,
+      batchSize: route.batchSize,
+      config: route,
+      connector,
+    };
+  });
+  const routeTargets: RouteTarget[] = config.routes.map((route) => ({
+    name: route.name,
+    entity: route.entity,
+    target: route.target,
+    releaseAt: (now) => routeReleaseAt(store, route, now),
+  }));
+
+  const ingest: IngestContext = {
+    store,
+    registry,
+    routes: routeTargets,
+    historyVersions: config.database.historyVersions,
+    clock,
+  };
+  const delivery: DeliveryContext = {
+    store,
+    registry,
+    clock,
+    owner: options.owner,
+    leaseMs: parseDuration(config.worker.leaseTime),
+    retry: retryPolicyOf(config),
+    routes,
+    log,
+  };
+  let closed = false;
+  return {
+    config,
+    store,
+    clock,
+    log,
+    owner: options.owner,
+    registry,
+    connectors,
+    routes,
+    sources: config.sources,
+    ingest,
+    delivery,
+    async close() {
+      if (closed) return;
+      closed = true;
+      aborter.abort();
+      await Promise.all([...connectors.values()].map((c) => c.close().catch(() => {})));
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { configError } from '../core/errors.ts';
+import { type DialectCapabilities, POSTGRES, SQLITE } from './capabilities.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+/** The hub store: one query layer (Kysely) over SQLite or PostgreSQL. */
+export interface Store {
+  readonly db: Db;
+  readonly caps: DialectCapabilities;
+  /** Where the data lives, with any password removed (safe to print). */
+  readonly location: string;
+  /**
+   * Runs `fn` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so a second process
+   * waits on the busy timeout instead of failing when it upgrades a read lock.
+   */
+  tx<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** `postgres://…` or a SQLite file path / `sqlite:` URL. Defaults to ./data/obmen.db. */
+  url?: string;
+  /** PostgreSQL schema to use (tests isolate themselves this way). */
+  pgSchema?: string;
+  /** Pool size for PostgreSQL. */
+  poolSize?: number;
+  migrate?: boolean;
+}
+
+export const DEFAULT_SQLITE_PATH = './data/obmen.db';
+
+// int8 (bigint) columns hold epoch milliseconds and counts, all far below 2^53.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}
+
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const url = options.url ?? DEFAULT_SQLITE_PATH;
+  const store = /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, options) : openSqlite(url);
+  if (options.migrate !== false) await migrate(store);
+  return store;
+}
+
+function openSqlite(url: string): Store {
+  const path = url.replace(/^sqlite:(\/\/)?/, '').replace(/^file:/, '');
+  const full = path === ':memory:' ? path : resolve(path);
+  if (full !== ':memory:') mkdirSync(dirname(full), { recursive: true });
+  const database = new SQLite(full);
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 10000');
+  // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
+  // last transactions), which is the trade-off SQLite recommends for WAL.
+  database.pragma('synchronous = NORMAL');
+  // SQLite's own lower() folds ASCII only; Russian text must be searchable case-insensitively too.
+  database.function('lower', { deterministic: true }, (text: unknown) =>
+    text == null ? null : String(text).toLowerCase(),
+  );
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    caps: SQLITE,
+    location: full,
+    async tx(fn) {
+      return db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (error) {
+          await sql`rollback`.execute(conn);
+          throw error;
+        }
+      });
+    },
+    close: async () => {
+      await db.destroy();
+    },
+  };
+}
+
+function openPostgres(url: string, options: OpenStoreOptions): Store {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  // Same for a checked-out client whose backend is terminated (failover, restart): its query
+  // fails with an error instead of the 'error' event killing the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    caps: POSTGRES,
+    location: redactUrl(url) + (options.pgSchema ? ` (schema ${options.pgSchema})` : ''),
+    tx: (fn) => db.transaction().execute(fn),
+    close: async () => {
+      await db.destroy();
+    },
+  };
+}
+
+/** Applies pending numbered migrations, each in its own transaction, serialised across processes. */
+export async function migrate(store: Store): Promise<string[]> {
+  const applied: string[] = [];
+  try {
+    await store.db.schema
+      .createTable('schema_migrations')
+      .ifNotExists()
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('applied_at', store.caps.timestampType, (c) => c.notNull())
+      .execute();
+  } catch (error) {
+    // Two processes creating the table at once on PostgreSQL: the loser sees a unique violation.
+    if (!String(error).includes('already exists') && !String(error).includes('duplicate key')) {
+      throw configError(`cannot prepare the database at ${store.location}: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  for (const migration of MIGRATIONS) {
+    await store.tx(async (trx) => {
+      if (store.caps.advisoryLocks) await sql`select pg_advisory_xact_lock(727001)`.execute(trx);
+      const done = await sql<{
+        id: string;
+      }>`select id from schema_migrations where id = ${migration.id}`.execute(trx);
+      if (done.rows.length > 0) return;
+      await migration.up(trx, store.caps);
+      await sql`insert into schema_migrations (id, applied_at) values (${migration.id}, ${Date.now()})`.execute(
+        trx,
+      );
+      applied.push(migration.id);
+    });
+  }
+  return applied;
+}
