@@ -94,6 +94,7 @@ async function commandStart(ctx: Context, roleArg: string | undefined): Promise<
     await failStaleSessions(runtime.store, runtime.clock.now() - 10 * 60_000).catch(() => 0);
     if (roles.has('api')) {
       const app = await buildApi({ store: runtime.store, config: runtime.config, logger: false });
+      for (const connector of runtime.connectors.values()) await connector.mountInbound?.(app, runtime);
       const address = await app.listen({ host: runtime.config.api.host, port: runtime.config.api.port });
       out(`obmen API listening on ${address} (database: ${runtime.store.location})`);
       stops.push(() => app.close());

@@ -1,5 +1,7 @@
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { RouteConfig, SourceConfig, SystemConfig } from '../config/schema.ts';
+import type { Runtime } from '../engine/runtime.ts';
 import type { HttpClient } from '../http/types.ts';
 import type { ObmenError } from './errors.ts';
 
@@ -14,6 +16,11 @@ export interface DeliveryItem {
   deleted: boolean;
   /** The id this object already has in the target, when it was delivered or matched before. */
   externalId: string | undefined;
+  /**
+   * Target-format fields computed by the route's mapping (e.g. `{ UF_CRM_COLOR: "red" }`):
+   * the connector merges them over its own default conversion, field by field.
+   */
+  fields?: Record<string, unknown>;
 }
 
 /** The outcome of one item of a batch: a sink reports every item, never only the batch. */
@@ -28,6 +35,8 @@ export interface SourceItem {
   deleted?: boolean;
   /** When the source says the object changed (for last-writer-wins and reports). */
   sourceUpdatedAt?: number;
+  /** The object as the source system gave it, for source mappings that read system fields. */
+  raw?: unknown;
 }
 
 export interface SourceBatch {
@@ -59,6 +68,14 @@ export interface Connector {
   discover?(): Promise<Array<{ name: string; fields: string[] }>>;
   read?(request: ReadRequest): AsyncIterable<SourceBatch>;
   write?(route: RouteConfig, items: DeliveryItem[]): Promise<ItemOutcome[]>;
+  /**
+   * True when the target fetches its own data (1C's `type=sale&mode=query` takes orders from
+   * obmen): the worker never drains such routes; the connector's inbound endpoint claims and
+   * completes the outbox rows itself.
+   */
+  passive?: boolean;
+  /** Adds the connector's inbound endpoints (webhooks, the CommerceML exchange) to the API server. */
+  mountInbound?(app: FastifyInstance, hub: Runtime): void | Promise<void>;
   /** Releases resources; safe to call twice. */
   close(): Promise<void>;
 }

@@ -102,7 +102,8 @@ export interface WorkerOptions {
  */
 export async function runWorker(runtime: Runtime, options: WorkerOptions): Promise<void> {
   const pollMs = parseDuration(runtime.config.worker.pollInterval);
-  const names = options.routes ?? runtime.routes.map((r) => r.name);
+  // Passive targets (1C pulling orders over CommerceML) take their rows themselves.
+  const names = options.routes ?? runtime.routes.filter((r) => !r.connector.passive).map((r) => r.name);
   const concurrency = Math.max(1, runtime.config.worker.concurrency);
   const report = options.onError ?? (() => {});
   const sleep = (ms: number) => runtime.clock.sleep(ms, options.signal);
