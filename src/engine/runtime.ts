@@ -13,6 +13,7 @@ import type { IngestContext, RouteTarget } from './ingest.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { routeReleaseAt } from './scheduler.ts';
+import { currentSessionId } from './session-scope.ts';
 
 /** Everything a process needs to ingest and deliver, built once from the config. */
 export interface Runtime {
@@ -70,6 +71,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       timeoutMs: system.limits?.timeout === undefined ? undefined : parseDuration(system.limits.timeout),
       secrets: Object.values(system.credentials ?? {}).filter((value) => value.length >= 4),
       logger: log,
+      sessionId: currentSessionId,
     });
     connectors.set(
       name,
