@@ -29,7 +29,7 @@ interface Api {
 }
 
 async function startApi(store: Store, extra: Partial<ApiOptions> = {}): Promise<Api> {
-  const app = await buildApi({ store, config, version: '9.9.9-test', now: () => NOW, ...extra });
+  const app = await buildApi({ store, config, version: '9.9.9-test', now: () => NOW, auth: false, ...extra });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { app, base: `http://127.0.0.1:${port}` };
@@ -606,6 +606,7 @@ forEachDialect('HTTP API', (database) => {
             status: 'partial',
             startedAt: T0 + 100,
             finishedAt: T0 + 150,
+            durationMs: 50,
             counts: { ok: 4, failed: 1 },
             error: null,
           },
@@ -675,6 +676,9 @@ forEachDialect('HTTP API', (database) => {
           errorClass: 'permanent',
           lastError: PERMANENT,
           updatedAt: T0 + 20,
+          error: PERMANENT,
+          lastAttemptAt: T0 + 20,
+          title: 'Kefir Classic',
         });
         assert.deepEqual(
           res.json.items.map((f: { id: string }) => f.id),
@@ -762,7 +766,7 @@ forEachDialect('HTTP API', (database) => {
       });
 
       for (const [body, message] of [
-        ['{}', 'say which failures to retry: body field "route", "recordIds", or "all": true'],
+        ['{}', 'say which failures to retry: body field "route", "ids", "errorClass", or "all": true'],
         ['[1,2]', 'the request body must be a JSON object (got [1,2])'],
         [
           '{"route":"b24-products","recordIds":[]}',
@@ -773,7 +777,7 @@ forEachDialect('HTTP API', (database) => {
           'body field "recordIds" must be a list of record ids (got "p2")',
         ],
         ['{"route":5}', 'body field "route" must be a route name (got 5)'],
-        ['{"route":"b24-products","ids":["p2"]}', 'unknown body field "ids"'],
+        ['{"route":"b24-products","recordId":["p2"]}', 'unknown body field "recordId"'],
       ] as const) {
         it(`refuses the retry body ${body} with 400 and changes nothing`, async () => {
           const before = await snapshot(store);

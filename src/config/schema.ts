@@ -273,6 +273,124 @@ export const configSchema = z
         schedule: '1h',
       })
       .meta({ description: 'How long history and logs are kept' }),
+    auth: z
+      .object({
+        sessionTtl: durationSchema
+          .default('12h')
+          .meta({ description: 'How long a dashboard login lasts (default 12h)' }),
+        maxLoginFailures: z.number().int().positive().default(10).meta({
+          description: 'Failed logins per login and address before logins are refused (default 10)',
+        }),
+        loginWindow: durationSchema
+          .default('15m')
+          .meta({ description: 'Window over which failed logins are counted (default 15m)' }),
+      })
+      .strict()
+      .default({ sessionTtl: '12h', maxLoginFailures: 10, loginWindow: '15m' })
+      .meta({ description: 'Dashboard and API authentication (users, sessions, API tokens)' }),
+    alerts: z
+      .object({
+        interval: durationSchema
+          .default('1m')
+          .meta({ description: 'How often alert rules are checked (default 1m)' }),
+        repeatInterval: durationSchema
+          .default('1h')
+          .meta({ description: 'Reminder interval while an alert keeps firing (default 1h)' }),
+        language: z
+          .enum(['ru', 'en'])
+          .default('ru')
+          .meta({ description: 'Language of alert texts (default ru)' }),
+        dashboardUrl: z
+          .string()
+          .optional()
+          .meta({
+            description: 'Public dashboard address, put into alerts as a link',
+            examples: ['https://obmen.example.ru'],
+          }),
+        channels: z
+          .object({
+            email: z
+              .object({
+                host: z.string().meta({ description: 'SMTP server host' }),
+                port: z
+                  .number()
+                  .int()
+                  .min(1)
+                  .max(65535)
+                  .default(587)
+                  .meta({ description: 'SMTP port (default 587)' }),
+                secure: z.boolean().default(false).meta({ description: 'TLS from the start (port 465)' }),
+                user: z.string().optional().meta({ description: 'SMTP login' }),
+                password: z.string().optional().meta({ description: 'SMTP password', secret: true }),
+                from: z.string().meta({ description: 'Sender address', examples: ['obmen@example.ru'] }),
+                to: z.array(z.string()).min(1).meta({ description: 'Recipients' }),
+              })
+              .strict()
+              .optional(),
+            telegram: z
+              .object({
+                botToken: z.string().meta({ description: 'Bot API token from @BotFather', secret: true }),
+                chatId: z.union([z.string(), z.number()]).meta({ description: 'Chat, group or channel id' }),
+                baseUrl: z
+                  .string()
+                  .default('https://api.telegram.org')
+                  .meta({ description: 'Bot API base URL (a local Bot API server or a proxy)' }),
+              })
+              .strict()
+              .optional(),
+            webhook: z
+              .object({
+                url: z.string().meta({ description: 'Receives a JSON POST per alert' }),
+                headers: z
+                  .record(z.string(), z.string())
+                  .optional()
+                  .meta({ description: 'Extra headers (e.g. Authorization)', secret: true }),
+              })
+              .strict()
+              .optional(),
+          })
+          .strict()
+          .default({})
+          .meta({ description: 'Where alerts go: e-mail, Telegram, a generic webhook' }),
+        rules: z
+          .array(
+            z
+              .object({
+                name: name('alert rule name'),
+                kind: z.enum(['failures', 'failure_rate', 'stuck', 'system_down', 'hold']).meta({
+                  description:
+                    'failures (parked count), failure_rate, stuck (no successful session), system_down, hold',
+                }),
+                route: z.string().optional().meta({ description: 'Only this route (default: every route)' }),
+                source: z.string().optional().meta({ description: 'stuck: only this source or route name' }),
+                system: z.string().optional().meta({ description: 'system_down: only this system' }),
+                threshold: z.number().nonnegative().optional().meta({
+                  description:
+                    'failures: parked count (default 1); failure_rate/system_down: error share 0..1 (default 0.5 / 1)',
+                }),
+                window: durationSchema.optional().meta({
+                  description:
+                    'Time looked at (failure_rate, system_down; default 15m) or allowed silence (stuck; default 60m)',
+                }),
+                minCalls: z
+                  .number()
+                  .int()
+                  .positive()
+                  .optional()
+                  .meta({ description: 'Least attempts before a rate counts (default 5)' }),
+                channels: z
+                  .array(z.enum(['email', 'telegram', 'webhook']))
+                  .optional()
+                  .meta({ description: 'Channels for this rule (default: every configured channel)' }),
+              })
+              .strict(),
+          )
+          .default([])
+          .meta({ description: 'Alert rules' }),
+      })
+      .strict()
+      .default({ interval: '1m', repeatInterval: '1h', language: 'ru', channels: {}, rules: [] })
+      .meta({ description: 'Alerts about failures, stuck exchanges, systems down and parked holds' }),
     systems: z
       .record(z.string(), systemSchema)
       .default({})

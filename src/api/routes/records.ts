@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { getRecord, listRecords } from '../../engine/queries.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
+import { journey } from '../queries/journey.ts';
 import { pageQuery, parseInput, textParam } from '../validation.ts';
 
 const listQuery = z.object({ ...pageQuery, q: textParam(200) });
@@ -16,11 +17,15 @@ function knownEntity(ctx: ApiContext, entity: string): string {
 }
 
 export function recordsRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get<{ Params: { entity: string } }>('/records/:entity', async (request) => {
-    const entity = knownEntity(ctx, request.params.entity);
-    const query = parseInput(listQuery, request.query, 'query parameter');
-    return listRecords(ctx.store, entity, query);
-  });
+  app.get<{ Params: { entity: string } }>(
+    '/records/:entity',
+    { config: { doc: { query: listQuery } } },
+    async (request) => {
+      const entity = knownEntity(ctx, request.params.entity);
+      const query = parseInput(listQuery, request.query, 'query parameter');
+      return listRecords(ctx.store, entity, query);
+    },
+  );
 
   app.get<{ Params: { entity: string; id: string } }>('/records/:entity/:id', async (request) => {
     const entity = knownEntity(ctx, request.params.entity);
@@ -28,5 +33,13 @@ export function recordsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!record)
       throw notFound('record_not_found', `there is no ${entity} with id "${request.params.id}" in the hub`);
     return record;
+  });
+
+  app.get<{ Params: { entity: string; id: string } }>('/records/:entity/:id/journey', async (request) => {
+    const entity = knownEntity(ctx, request.params.entity);
+    const result = await journey(ctx, entity, request.params.id);
+    if (!result)
+      throw notFound('record_not_found', `there is no ${entity} with id "${request.params.id}" in the hub`);
+    return result;
   });
 }
