@@ -1,11 +1,15 @@
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { holdsRoutes } from '../api/routes/holds.ts';
 import { buildApi } from '../api/server.ts';
+import { dashboardRoutes } from '../api/static.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 import { loadConfig, redactConfig } from '../config/load.ts';
 import type { ObmenConfig } from '../config/schema.ts';
 import { ObmenError } from '../core/errors.ts';
 import { newOwnerId } from '../core/ids.ts';
+import { createSecretBox, loadInstallationKey, type SecretBox } from '../core/secrets.ts';
 import { replayRoute, retryFailures } from '../engine/operations.ts';
 import { runPull } from '../engine/pull.ts';
 import { listFailures, queueDepth } from '../engine/queries.ts';
@@ -13,6 +17,10 @@ import { createRuntime, type Runtime } from '../engine/runtime.ts';
 import { createScheduler } from '../engine/scheduler.ts';
 import { failStaleSessions } from '../engine/sessions.ts';
 import { drainRoute, runWorker } from '../engine/worker.ts';
+import { runAlertsLoop } from '../ops/alerts/evaluator.ts';
+import { holdsFromStore } from '../ops/alerts/holds.ts';
+import { ensureAdminFromEnv, runUserCli } from '../ops/auth/cli.ts';
+import { applySystemOverrides, loadSystemOverrides } from '../ops/settings/overrides.ts';
 import { migrate, openStore, type Store } from '../store/store.ts';
 import { createProgress } from './progress.ts';
 
@@ -31,6 +39,8 @@ Usage: obmen <command> [options]
   config check [--print]                validate obmen.yaml
   config schema                         JSON Schema of obmen.yaml (for editors)
   migrate                               apply database migrations
+  user add <login> --role viewer|operator|admin
+                                        create a user (password from $OBMEN_USER_PASSWORD or stdin)
   emulate http-target [--port N]        run the generic HTTP target emulator
 
 Options: --config FILE (default $OBMEN_CONFIG or ./obmen.yaml)
@@ -60,12 +70,26 @@ async function withStore<T>(
   }
 }
 
-async function withRuntime<T>(ctx: Context, role: string, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+/** Secrets saved from the dashboard are encrypted with this installation's key. */
+function secretBox(ctx: Context): SecretBox {
+  const url = ctx.config.database.url ?? process.env.OBMEN_DATABASE_URL ?? '';
+  const dataDir = url && !url.startsWith('postgres') ? dirname(url) : 'data';
+  return createSecretBox(loadInstallationKey(dataDir));
+}
+
+async function withRuntime<T>(
+  ctx: Context,
+  role: string,
+  fn: (runtime: Runtime, box: SecretBox) => Promise<T>,
+): Promise<T> {
   return withStore(ctx, async (store) => {
     const log = pino({ level: process.env.OBMEN_LOG_LEVEL ?? 'info' }, pino.destination(2));
-    const runtime = createRuntime({ config: ctx.config, store, owner: newOwnerId(role), log });
+    const box = secretBox(ctx);
+    // Settings saved in the dashboard (URLs, limits, encrypted credentials) override obmen.yaml.
+    const config = applySystemOverrides(ctx.config, await loadSystemOverrides(store, box));
+    const runtime = createRuntime({ config, store, owner: newOwnerId(role), log });
     try {
-      return await fn(runtime);
+      return await fn(runtime, box);
     } finally {
       await runtime.close();
     }
@@ -87,16 +111,26 @@ async function commandStart(ctx: Context, roleArg: string | undefined): Promise<
       throw new ObmenError('config', `--role ${role}: use api, worker or scheduler`);
     }
   }
-  return withRuntime(ctx, [...roles].join('+'), async (runtime) => {
+  return withRuntime(ctx, [...roles].join('+'), async (runtime, box) => {
     const signal = stopSignal();
     const tasks: Array<Promise<unknown>> = [];
     const stops: Array<() => Promise<void>> = [];
     await failStaleSessions(runtime.store, runtime.clock.now() - 10 * 60_000).catch(() => 0);
     if (roles.has('api')) {
-      const app = await buildApi({ store: runtime.store, config: runtime.config, logger: false });
+      const admin = await ensureAdminFromEnv(runtime.store);
+      if (admin) out(`admin user ${admin} created from OBMEN_ADMIN_LOGIN`);
+      const app = await buildApi({
+        store: runtime.store,
+        config: runtime.config,
+        logger: false,
+        secretBox: box,
+        runtime,
+        extraRoutes: [holdsRoutes],
+      });
       for (const connector of runtime.connectors.values()) await connector.mountInbound?.(app, runtime);
+      await dashboardRoutes(app);
       const address = await app.listen({ host: runtime.config.api.host, port: runtime.config.api.port });
-      out(`obmen API listening on ${address} (database: ${runtime.store.location})`);
+      out(`obmen API and dashboard on ${address} (database: ${runtime.store.location})`);
       stops.push(() => app.close());
     }
     if (roles.has('scheduler')) {
@@ -108,6 +142,10 @@ async function commandStart(ctx: Context, roleArg: string | undefined): Promise<
       });
       scheduler.start();
       stops.push(() => scheduler.stop());
+      const holds = holdsFromStore(runtime.store);
+      tasks.push(
+        runAlertsLoop({ store: runtime.store, config: runtime.config, holds, logger: runtime.log }, signal),
+      );
     }
     if (roles.has('worker')) {
       tasks.push(
@@ -201,6 +239,10 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'start':
       return commandStart(ctx, values.role);
+    case 'user':
+      return withStore(ctx, (store) =>
+        runUserCli([sub ?? '', arg ?? '', ...(values.role ? ['--role', values.role] : [])], store),
+      );
     case 'worker':
       return commandWorker(ctx);
     case 'sync': {

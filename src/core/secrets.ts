@@ -1,4 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ObmenError } from './errors.ts';
 
 /**
@@ -62,4 +64,19 @@ export function createSecretBox(key: Buffer): SecretBox {
       }
     },
   };
+}
+
+/**
+ * The key for this installation: OBMEN_SECRET_KEY when set; otherwise, for the embedded set-up
+ * only, a random key kept in `<dataDir>/secret.key` (mode 0600), created on first start — the
+ * database alone never reveals a secret, and production sets the variable instead.
+ */
+export function loadInstallationKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Buffer {
+  if (env.OBMEN_SECRET_KEY) return keyFromEnv(env);
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) return keyFromEnv({ OBMEN_SECRET_KEY: readFileSync(file, 'utf8').trim() });
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
 }
