@@ -1,4 +1,5 @@
-import { dirname } from 'node:path';
+import { userInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { holdsRoutes } from '../api/routes/holds.ts';
@@ -17,6 +18,11 @@ import { createRuntime, type Runtime } from '../engine/runtime.ts';
 import { createScheduler } from '../engine/scheduler.ts';
 import { failStaleSessions } from '../engine/sessions.ts';
 import { drainRoute, runWorker } from '../engine/worker.ts';
+import { createMappingApi, routeMappingName } from '../mapping/api.ts';
+import { formatMappingTest, runMappingTest } from '../mapping/test-run.ts';
+import { formatMappingVersions, listMappingVersions } from '../mapping/versions.ts';
+import { duplicatesReport, formatDuplicatesReport } from '../matching/duplicates.ts';
+import { listHolds, resolveHold } from '../matching/holds.ts';
 import { runAlertsLoop } from '../ops/alerts/evaluator.ts';
 import { holdsFromStore } from '../ops/alerts/holds.ts';
 import { ensureAdminFromEnv, runUserCli } from '../ops/auth/cli.ts';
@@ -37,6 +43,12 @@ Usage: obmen <command> [options]
   failures retry (--route R [--id ID…] | --all)
   replay <route> [--id ID…]             resend all objects of the route's entity
   config check [--print]                validate obmen.yaml
+  mapping test <route> [--record ID | --file sample.json] [--json]
+                                        dry run of a route's mapping: input, output, per-field trace
+  mapping history <route>               versions of a route's mapping with diffs
+  holds [resolve <id> --link REC | --create | (retry)]
+                                        items held: possible duplicates, missing reference values
+  duplicates <entity> [--system S]      likely duplicates (same INN, phone, e-mail)
   config schema                         JSON Schema of obmen.yaml (for editors)
   migrate                               apply database migrations
   user add <login> --role viewer|operator|admin
@@ -52,6 +64,9 @@ interface Context {
   config: ObmenConfig;
   configPath: string | undefined;
 }
+
+/** Mapping and lookup files are relative to obmen.yaml. */
+const configDir = (ctx: Context) => (ctx.configPath ? dirname(resolve(ctx.configPath)) : process.cwd());
 
 async function withStore<T>(
   ctx: Context,
@@ -126,6 +141,11 @@ async function commandStart(ctx: Context, roleArg: string | undefined): Promise<
         secretBox: box,
         runtime,
         extraRoutes: [holdsRoutes],
+        mapping: createMappingApi({
+          config: runtime.config,
+          store: runtime.store,
+          configDir: configDir(ctx),
+        }),
       });
       for (const connector of runtime.connectors.values()) await connector.mountInbound?.(app, runtime);
       await dashboardRoutes(app);
@@ -193,6 +213,12 @@ async function main(argv: string[]): Promise<number> {
       print: { type: 'boolean' },
       port: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      record: { type: 'string' },
+      file: { type: 'string' },
+      json: { type: 'boolean' },
+      link: { type: 'string' },
+      create: { type: 'boolean' },
+      system: { type: 'string' },
     },
   });
   const [command, sub, arg] = positionals;
@@ -239,6 +265,54 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'start':
       return commandStart(ctx, values.role);
+    case 'mapping': {
+      if ((sub !== 'test' && sub !== 'history') || !arg)
+        throw new ObmenError('config', 'obmen mapping test|history <route>: name the route');
+      return withStore(ctx, async (store) => {
+        if (sub === 'history') {
+          out(formatMappingVersions(await listMappingVersions(store, routeMappingName(arg))));
+          return 0;
+        }
+        const results = await runMappingTest({
+          config: ctx.config,
+          store,
+          route: arg,
+          configDir: configDir(ctx),
+          ...(values.record ? { recordId: values.record } : {}),
+          ...(values.file ? { file: values.file } : {}),
+        });
+        out(values.json ? JSON.stringify(results, null, 2) : formatMappingTest(arg, results));
+        return 0;
+      });
+    }
+    case 'holds':
+      return withStore(ctx, async (store) => {
+        if (sub === 'resolve') {
+          const id = Number(arg);
+          if (!Number.isInteger(id))
+            throw new ObmenError('config', 'obmen holds resolve <id>: give the hold id');
+          const decision = values.link
+            ? { link: values.link }
+            : values.create
+              ? { create: true as const }
+              : { retry: true as const };
+          const hold = await resolveHold(store, id, decision, `cli:${userInfo().username}`);
+          out(`hold ${hold.id} resolved`);
+          return 0;
+        }
+        const holds = await listHolds(store, {});
+        if (holds.items.length === 0) out('no holds');
+        for (const h of holds.items)
+          out(`${h.id}  ${h.kind}  ${h.state}  ${h.entity} ${h.recordId ?? ''}  ${h.message}`);
+        return 0;
+      });
+    case 'duplicates': {
+      if (!sub) throw new ObmenError('config', 'obmen duplicates <entity> [--system S]: name the entity');
+      return withStore(ctx, async (store) => {
+        out(formatDuplicatesReport(await duplicatesReport(store, { entity: sub, system: values.system })));
+        return 0;
+      });
+    }
     case 'user':
       return withStore(ctx, (store) =>
         runUserCli([sub ?? '', arg ?? '', ...(values.role ? ['--role', values.role] : [])], store),

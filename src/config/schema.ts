@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mappingRefSchema } from '../mapping/spec.ts';
 
 /**
  * The declaration of obmen.yaml. Every field is declared once, here, with a description and
@@ -108,7 +109,9 @@ export const sourceSchema = z
       .max(10000)
       .default(500)
       .meta({ description: 'Objects read per request (default 500)' }),
-    mapping: z.string().optional().meta({ description: 'Mapping reference (file or built-in name)' }),
+    mapping: mappingRefSchema
+      .optional()
+      .meta({ description: 'Mapping: inline, or a path to a YAML file (relative to obmen.yaml)' }),
     options: z
       .record(z.string(), z.unknown())
       .optional()
@@ -132,7 +135,9 @@ export const routeSchema = z
       .max(1000)
       .default(50)
       .meta({ description: 'Objects written per batch (default 50; Bitrix24 batch takes up to 50)' }),
-    mapping: z.string().optional().meta({ description: 'Mapping reference (file or built-in name)' }),
+    mapping: mappingRefSchema
+      .optional()
+      .meta({ description: 'Mapping: inline, or a path to a YAML file (relative to obmen.yaml)' }),
     filter: z.string().optional().meta({ description: 'Which records go to this route (expression)' }),
     maxAttempts: z
       .number()
