@@ -50,10 +50,12 @@ Usage: obmen <command> [options]
                                         items held: possible duplicates, missing reference values
   duplicates <entity> [--system S]      likely duplicates (same INN, phone, e-mail)
   config schema                         JSON Schema of obmen.yaml (for editors)
+  discover <system>                     entities and fields a system exposes (for mappings)
   migrate                               apply database migrations
   user add <login> --role viewer|operator|admin
                                         create a user (password from $OBMEN_USER_PASSWORD or stdin)
-  emulate http-target [--port N]        run the generic HTTP target emulator
+  emulate <name> [--help]               run an emulator: http-target, onec-odata, onec-exchange,
+                                        bitrix24, bitrix-site (each has its own flags)
 
 Options: --config FILE (default $OBMEN_CONFIG or ./obmen.yaml)
 Database: $OBMEN_DATABASE_URL (postgres://… or a SQLite path; default ./data/obmen.db)`;
@@ -198,7 +200,31 @@ async function commandWorker(ctx: Context): Promise<number> {
   });
 }
 
+/** Emulators parse their own flags; each runs until Ctrl-C. */
+const EMULATORS: Record<string, () => Promise<(argv: string[]) => Promise<unknown>>> = {
+  'http-target': async () => (await import('../../emulators/http-target/index.ts')).main,
+  'onec-odata': async () => (await import('../../emulators/onec-odata/cli.ts')).runOnecOdataEmulatorCli,
+  'onec-exchange': async () =>
+    (await import('../../emulators/onec-exchange/cli.ts')).runOnecExchangeEmulatorCli,
+  bitrix24: async () => (await import('../../emulators/bitrix24/cli.ts')).runBitrix24EmulatorCli,
+  'bitrix-site': async () => (await import('../../emulators/bitrix-site/cli.ts')).runBitrixSiteEmulatorCli,
+};
+
+async function runEmulator(name: string | undefined, argv: string[]): Promise<number> {
+  const load = name ? EMULATORS[name] : undefined;
+  if (!load) {
+    throw new ObmenError(
+      'config',
+      `obmen emulate ${name ?? ''}: available emulators: ${Object.keys(EMULATORS).join(', ')}`,
+    );
+  }
+  const run = await load();
+  const code = await run(argv);
+  return typeof code === 'number' ? code : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'emulate') return runEmulator(argv[1], argv.slice(2));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -228,13 +254,6 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'config' && sub === 'schema') {
     out(JSON.stringify(configJsonSchema(), null, 2));
-    return 0;
-  }
-  if (command === 'emulate') {
-    if (sub !== 'http-target')
-      throw new ObmenError('config', `obmen emulate ${sub ?? ''}: available emulators: http-target`);
-    const { main: emulate } = await import('../../emulators/http-target/index.ts');
-    await emulate(values.port ? ['--port', values.port] : []);
     return 0;
   }
 
@@ -310,6 +329,18 @@ async function main(argv: string[]): Promise<number> {
       if (!sub) throw new ObmenError('config', 'obmen duplicates <entity> [--system S]: name the entity');
       return withStore(ctx, async (store) => {
         out(formatDuplicatesReport(await duplicatesReport(store, { entity: sub, system: values.system })));
+        return 0;
+      });
+    }
+    case 'discover': {
+      if (!sub) throw new ObmenError('config', 'obmen discover <system>: name the system');
+      return withRuntime(ctx, 'discover', async (runtime) => {
+        const connector = runtime.connectors.get(sub);
+        if (!connector) throw new ObmenError('config', `unknown system "${sub}"`);
+        if (!connector.discover)
+          throw new ObmenError('config', `system ${sub}: its connector cannot list entities`);
+        for (const entity of await connector.discover())
+          out(`${entity.name}\n  ${entity.fields.join('\n  ')}`);
         return 0;
       });
     }

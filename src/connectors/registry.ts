@@ -1,6 +1,7 @@
 import type { ConnectorFactory } from '../core/connector.ts';
 import { httpConnector } from './http/index.ts';
 import { noopConnector } from './noop.ts';
+import { onecOdataConnector } from './onec-odata/index.ts';
 
 const factories = new Map<string, ConnectorFactory>();
 
@@ -21,3 +22,4 @@ export function connectorKinds(): string[] {
 
 registerConnector(httpConnector);
 registerConnector(noopConnector);
+registerConnector(onecOdataConnector);
