@@ -1,4 +1,5 @@
 import type { ConnectorFactory } from '../core/connector.ts';
+import { bitrix24Connector } from './bitrix24/index.ts';
 import { httpConnector } from './http/index.ts';
 import { noopConnector } from './noop.ts';
 import { onecOdataConnector } from './onec-odata/index.ts';
@@ -20,6 +21,7 @@ export function connectorKinds(): string[] {
   return [...factories.keys()].sort();
 }
 
+registerConnector(bitrix24Connector);
 registerConnector(httpConnector);
 registerConnector(noopConnector);
 registerConnector(onecOdataConnector);

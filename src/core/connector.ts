@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { RouteConfig, SourceConfig, SystemConfig } from '../config/schema.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { HttpClient } from '../http/types.ts';
+import type { Store } from '../store/store.ts';
+import type { Clock } from './clock.ts';
 import type { ObmenError } from './errors.ts';
 
 /** One object handed to a sink: the current canonical state, refs already in the target's ids. */
@@ -51,6 +53,9 @@ export interface ConnectorContext {
   http: HttpClient;
   log: Logger;
   signal: AbortSignal;
+  /** The hub store, for connector state that must survive restarts (OAuth tokens). */
+  store?: Store;
+  clock?: Clock;
 }
 
 export interface ReadRequest {

@@ -81,6 +81,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         http,
         log: log.child({ system: name }),
         signal: aborter.signal,
+        store,
+        clock,
       }),
     );
   }

@@ -1,0 +1,151 @@
+import type { FastifyInstance } from 'fastify';
+import type { RouteConfig } from '../../config/schema.ts';
+import { type Clock, systemClock } from '../../core/clock.ts';
+import type {
+  Connector,
+  ConnectorContext,
+  ConnectorFactory,
+  DeliveryItem,
+  ReadRequest,
+} from '../../core/connector.ts';
+import { configError, ObmenError } from '../../core/errors.ts';
+import type { Runtime } from '../../engine/runtime.ts';
+import type { Store } from '../../store/store.ts';
+import { type AuthSession, oauthSession, webhookAuth } from './auth.ts';
+import { Bitrix24Client } from './client.ts';
+import { connectorLimiter, OperatingBudget } from './limits.ts';
+import type { ResourceContext } from './resources/common.ts';
+import { UserFields } from './resources/userfield.ts';
+import { writeBatch } from './sink.ts';
+import { readSource } from './source.ts';
+import { resolveBitrix24System } from './spec.ts';
+import { bindEvents, mountWebhook } from './webhook.ts';
+
+/**
+ * What the bitrix24 connector can use beyond the common context: the store keeps OAuth tokens
+ * (and shares the rate limiter between processes), the clock drives waits in tests.
+ */
+export interface Bitrix24Context extends ConnectorContext {
+  store?: Store;
+  clock?: Clock;
+  /** Test hook: runs right after refreshed OAuth tokens are committed. */
+  afterTokensSaved?: () => Promise<void>;
+}
+
+/** Bitrix24 REST (cloud or self-hosted portal): CRM, catalogue, stock; events in, batches out. */
+export const bitrix24Connector: ConnectorFactory = {
+  kind: 'bitrix24',
+  create(base: ConnectorContext): Connector {
+    const ctx = base as Bitrix24Context;
+    const name = ctx.systemName;
+    const settings = resolveBitrix24System(name, ctx.system);
+    const clock = ctx.clock ?? systemClock;
+    const auth: AuthSession =
+      settings.auth.kind === 'webhook'
+        ? webhookAuth(settings.auth.baseUrl)
+        : oauthSession({
+            system: name,
+            auth: settings.auth,
+            tokenServerUrl: settings.options.tokenServerUrl,
+            http: ctx.http,
+            clock,
+            store: ctx.store,
+            ...(ctx.afterTokensSaved ? { afterTokensSaved: ctx.afterTokensSaved } : {}),
+          });
+    const limiter = connectorLimiter(name, ctx.system, settings.options.plan, ctx.store, clock);
+    const budget = new OperatingBudget(name, settings.options.operatingLimitSeconds * 1000, clock);
+    const client = new Bitrix24Client(ctx.http, name, auth, budget, limiter, clock, ctx.signal);
+    let iblock: Promise<number> | undefined;
+    const resources: ResourceContext = {
+      client,
+      system: name,
+      options: settings.options,
+      userFields: new UserFields(client),
+      iblockId() {
+        if (settings.options.iblockId) return Promise.resolve(settings.options.iblockId);
+        iblock ??= client.call<{ catalogs?: Array<{ id: number }> }>('catalog.catalog.list').then((r) => {
+          const id = r.result.catalogs?.[0]?.id;
+          if (!id)
+            throw configError(
+              `${name}: the portal has no product catalogue (catalog.catalog.list is empty); set systems.${name}.options.iblockId`,
+              { system: name },
+            );
+          return id;
+        });
+        iblock.catch(() => {
+          iblock = undefined;
+        });
+        return iblock;
+      },
+    };
+    let closed = false;
+    const ensureOpen = () => {
+      if (closed)
+        throw new ObmenError('config', `${name}: the bitrix24 connector was closed; create a new one`);
+      if (oauthWithoutStore) throw oauthWithoutStore;
+    };
+    // Refresh tokens are single-use: kept only in memory, the next restart would present a spent
+    // one and lock the integration out. Without the store, OAuth is refused outright.
+    const oauthWithoutStore =
+      settings.auth.kind === 'oauth' && !ctx.store
+        ? configError(
+            `${name}: Bitrix24 OAuth needs the database to keep refreshed tokens, and this process did not give the connector one; use an inbound webhook, or run obmen with a version that passes the store to connectors`,
+            { system: name, code: 'NO_TOKEN_STORE' },
+          )
+        : undefined;
+
+    return {
+      async check() {
+        ensureOpen();
+        try {
+          await client.call('scope');
+        } catch (error) {
+          if (error instanceof ObmenError && error.errorClass === 'config') throw error;
+          const reason = error instanceof Error ? error.message : String(error);
+          const hint =
+            error instanceof ObmenError && error.errorClass === 'permanent'
+              ? `check systems.${name}.url and credentials`
+              : `check systems.${name}.url and that the portal is reachable`;
+          throw new ObmenError('config', `${name}: Bitrix24 check failed (${reason}); ${hint}`, {
+            system: name,
+            code: 'CHECK_FAILED',
+            cause: error,
+          });
+        }
+        if (auth.kind === 'oauth' && settings.options.eventHandlerUrl) {
+          await bindEvents(resources, settings.options.eventHandlerUrl);
+        }
+      },
+      async discover() {
+        ensureOpen();
+        const out: Array<{ name: string; fields: string[] }> = [];
+        for (const entity of ['contact', 'company', 'deal'] as const) {
+          const r = await client.call<Record<string, unknown>>(`crm.${entity}.fields`);
+          out.push({ name: `crm.${entity}`, fields: Object.keys(r.result ?? {}) });
+        }
+        return out;
+      },
+      read(request: ReadRequest) {
+        ensureOpen();
+        return readSource(resources, request);
+      },
+      async write(route: RouteConfig, items: DeliveryItem[]) {
+        ensureOpen();
+        return writeBatch(resources, route, items);
+      },
+      async mountInbound(app: FastifyInstance, runtime: Runtime) {
+        await mountWebhook(app, runtime, {
+          system: name,
+          applicationToken: settings.applicationToken,
+          resources,
+        });
+      },
+      async close() {
+        closed = true;
+      },
+    };
+  },
+};
+
+export { resolveBitrix24System } from './spec.ts';
+export { bindEvents, processInbox } from './webhook.ts';

@@ -1,0 +1,197 @@
+import type { DeliveryItem, ItemOutcome } from '../../../core/connector.ts';
+import { type ObmenError, transientError } from '../../../core/errors.ts';
+import type { BatchCommand } from '../client.ts';
+import { ref } from '../query.ts';
+import { failed, idFrom, itemError, ok, type ResourceContext, runGroups, str } from './common.ts';
+
+/** A contact or company ready to write: Bitrix24 fields plus what duplicate search and requisites need. */
+export interface PartyWrite {
+  item: DeliveryItem;
+  fields: Record<string, unknown>;
+  phones: string[];
+  emails: string[];
+  inn?: string;
+  kpp?: string;
+}
+
+const TYPE_ID = { contact: 3, company: 4 } as const;
+
+/** Multi-field values (PHONE/EMAIL) as Bitrix24 takes them: [{VALUE, VALUE_TYPE}]. */
+export function multiField(
+  values: unknown,
+  defaultType: string,
+): Array<{ VALUE: string; VALUE_TYPE: string }> | undefined {
+  if (!Array.isArray(values) || values.length === 0) return undefined;
+  const types = new Set(['WORK', 'MOBILE', 'FAX', 'HOME', 'PAGER', 'MAILING', 'OTHER']);
+  return values
+    .map((v) => (typeof v === 'string' ? { value: v } : (v as { value?: unknown; type?: unknown })))
+    .filter((v) => str(v.value))
+    .map((v) => {
+      const type = String(v.type ?? '').toUpperCase();
+      return { VALUE: str(v.value)!, VALUE_TYPE: types.has(type) ? type : defaultType };
+    });
+}
+
+/**
+ * Writes contacts or companies: find each object (known id → ORIGIN_ID → duplicate search by
+ * phone/e-mail), then add or update in batches, with its requisite (INN/KPP) in the same batch
+ * through a $result reference. An update sends multi-fields only when nothing of them exists
+ * yet, since Bitrix24 ADDS values without an ID (it would duplicate every phone on each sync).
+ */
+export async function writeParties(
+  ctx: ResourceContext,
+  entity: 'contact' | 'company',
+  writes: PartyWrite[],
+  externalIdOf: (id: string) => string,
+): Promise<ItemOutcome[]> {
+  const { client, options } = ctx;
+  const outcomes = new Map<string, ItemOutcome>();
+  const idOf = new Map<string, string>();
+  for (const w of writes) {
+    if (w.item.externalId) idOf.set(w.item.recordId, w.item.externalId.replace(/^(contact|company):/, ''));
+  }
+
+  // 1. Objects obmen created before but whose outcome was never recorded (crash): ORIGIN_ID.
+  const unknown = writes.filter((w) => !idOf.has(w.item.recordId));
+  if (unknown.length > 0) {
+    const found = await client.listAll(
+      `crm.${entity}.list`,
+      {
+        filter: { ORIGINATOR_ID: options.originatorId, '@ORIGIN_ID': unknown.map((w) => w.item.recordId) },
+        select: ['ID', 'ORIGIN_ID'],
+      },
+      (r) => (Array.isArray(r) ? r : []) as Array<{ ID: string; ORIGIN_ID: string }>,
+    );
+    for (const row of found) idOf.set(String(row.ORIGIN_ID), String(row.ID));
+  }
+
+  // 2. The same person/company entered by hand in Bitrix24: duplicate search by phone/e-mail.
+  const existing = new Map<string, Record<string, unknown>>();
+  const searchable = writes.filter(
+    (w) => !idOf.has(w.item.recordId) && (w.phones.length > 0 || w.emails.length > 0),
+  );
+  if (options.findDuplicates && searchable.length > 0) {
+    const commands: BatchCommand[] = [];
+    for (const [i, w] of searchable.entries()) {
+      if (w.phones.length > 0)
+        commands.push({
+          key: `p${i}`,
+          method: 'crm.duplicate.findbycomm',
+          params: { type: 'PHONE', values: w.phones.slice(0, 20), entity_type: entity.toUpperCase() },
+        });
+      if (w.emails.length > 0)
+        commands.push({
+          key: `e${i}`,
+          method: 'crm.duplicate.findbycomm',
+          params: { type: 'EMAIL', values: w.emails.slice(0, 20), entity_type: entity.toUpperCase() },
+        });
+    }
+    const results = await client.batchAll(commands);
+    for (const [i, w] of searchable.entries()) {
+      for (const key of [`p${i}`, `e${i}`]) {
+        const r = results.get(key);
+        if (!r?.ok || !r.result || Array.isArray(r.result)) continue;
+        const ids = (r.result as Record<string, unknown>)[entity.toUpperCase()];
+        if (Array.isArray(ids) && ids.length > 0 && !idOf.has(w.item.recordId))
+          idOf.set(w.item.recordId, String(Math.min(...ids.map(Number))));
+      }
+    }
+  }
+
+  // Multi-fields already present on objects we update: only new objects get them (see above).
+  const toUpdate = writes.filter((w) => idOf.has(w.item.recordId));
+  if (toUpdate.length > 0) {
+    const rows = await client.listAll(
+      `crm.${entity}.list`,
+      { filter: { '@ID': toUpdate.map((w) => idOf.get(w.item.recordId)) }, select: ['ID', 'PHONE', 'EMAIL'] },
+      (r) => (Array.isArray(r) ? r : []) as Array<Record<string, unknown>>,
+    );
+    for (const row of rows) existing.set(String(row['ID']), row);
+  }
+
+  // Requisites of objects that already exist, to update instead of adding a second one.
+  const requisiteOf = new Map<string, string>();
+  const withRequisites = options.requisites === 'requisite' ? writes.filter((w) => w.inn || w.kpp) : [];
+  const knownIds = withRequisites
+    .map((w) => idOf.get(w.item.recordId))
+    .filter((id): id is string => Boolean(id));
+  if (knownIds.length > 0) {
+    const rows = await client.listAll(
+      'crm.requisite.list',
+      { filter: { ENTITY_TYPE_ID: TYPE_ID[entity], '@ENTITY_ID': knownIds }, select: ['ID', 'ENTITY_ID'] },
+      (r) => (Array.isArray(r) ? r : []) as Array<{ ID: string; ENTITY_ID: string }>,
+    );
+    for (const row of rows)
+      if (!requisiteOf.has(String(row.ENTITY_ID))) requisiteOf.set(String(row.ENTITY_ID), String(row.ID));
+  }
+
+  await ctx.userFields.ensure(
+    entity,
+    writes.flatMap((w) => Object.keys(w.fields)),
+  );
+
+  const groups: BatchCommand[][] = [];
+  for (const [i, w] of writes.entries()) {
+    const id = idOf.get(w.item.recordId);
+    const fields = { ...w.fields };
+    if (id) {
+      const row = existing.get(id);
+      for (const type of ['PHONE', 'EMAIL']) {
+        const current = row?.[type];
+        if (Array.isArray(current) && current.length > 0) delete fields[type];
+      }
+    }
+    const main: BatchCommand = id
+      ? { key: `w${i}`, method: `crm.${entity}.update`, params: { id, fields } }
+      : { key: `w${i}`, method: `crm.${entity}.add`, params: { fields } };
+    const group = [main];
+    if (withRequisites.includes(w)) {
+      const rq: Record<string, unknown> = { RQ_INN: w.inn ?? '', RQ_KPP: w.kpp ?? '' };
+      const existingRq = id ? requisiteOf.get(id) : undefined;
+      if (existingRq)
+        group.push({ key: `r${i}`, method: 'crm.requisite.update', params: { id: existingRq, fields: rq } });
+      else {
+        group.push({
+          key: `r${i}`,
+          method: 'crm.requisite.add',
+          params: {
+            fields: {
+              ...rq,
+              ENTITY_TYPE_ID: TYPE_ID[entity],
+              ENTITY_ID: id ?? ref(`w${i}`),
+              PRESET_ID: options.requisitePresetId,
+              NAME: str(fields['TITLE']) ?? str(fields['LAST_NAME']) ?? 'Реквизит',
+            },
+          },
+        });
+      }
+    }
+    groups.push(group);
+  }
+  const results = await runGroups(ctx, groups);
+  for (const [i, w] of writes.entries()) {
+    const main = results.get(`w${i}`);
+    if (!main || !main.ok) {
+      outcomes.set(
+        w.item.recordId,
+        failed(w.item, itemError(ctx, w.item, main && !main.ok ? main.error : noResult(ctx))),
+      );
+      continue;
+    }
+    const rq = results.get(`r${i}`);
+    if (rq && !rq.ok) {
+      outcomes.set(w.item.recordId, failed(w.item, itemError(ctx, w.item, rq.error)));
+      continue;
+    }
+    const id = idOf.get(w.item.recordId) ?? idFrom(main.result);
+    outcomes.set(w.item.recordId, id ? ok(w.item, externalIdOf(id)) : failed(w.item, noResult(ctx)));
+  }
+  return writes.map((w) => outcomes.get(w.item.recordId)!);
+}
+
+function noResult(ctx: ResourceContext): ObmenError {
+  return transientError(`${ctx.system}: Bitrix24 returned no id for the object; it will be sent again`, {
+    system: ctx.system,
+    code: 'NO_RESULT',
+  });
+}

@@ -1,0 +1,132 @@
+import type { DeliveryItem, ItemOutcome, SourceItem } from '../../../core/connector.ts';
+import { transientError } from '../../../core/errors.ts';
+import type { BatchCommand } from '../client.ts';
+import {
+  failed,
+  idFrom,
+  itemError,
+  merged,
+  num,
+  ok,
+  type ResourceContext,
+  runGroups,
+  str,
+} from './common.ts';
+
+function grams(weight: unknown): number | undefined {
+  if (!weight || typeof weight !== 'object') return undefined;
+  const { value, unit } = weight as { value?: unknown; unit?: unknown };
+  const n = num(value);
+  if (n === undefined) return undefined;
+  const u = String(unit ?? '').toLowerCase();
+  if (u === 'kg' || u === 'кг') return n * 1000;
+  if (u === 't' || u === 'т') return n * 1_000_000;
+  return n;
+}
+
+/** canonical product → catalog.product fields (camelCase, real numbers). */
+function catalogFields(item: DeliveryItem, iblockId: number, code: boolean): Record<string, unknown> {
+  const d = item.data;
+  return merged(
+    {
+      iblockId,
+      name: str(d['name']),
+      xmlId: item.recordId,
+      code: code ? str(d['article']) : undefined,
+      active: d['deleted'] === true || item.deleted ? 'N' : 'Y',
+      previewText: str(d['description']),
+      weight: grams(d['weight']),
+      vatIncluded: 'Y',
+    },
+    item,
+  );
+}
+
+/** canonical product → legacy crm.product fields (UPPER_CASE). */
+function legacyFields(item: DeliveryItem, currency: string): Record<string, unknown> {
+  const d = item.data;
+  return merged(
+    {
+      NAME: str(d['name']),
+      XML_ID: item.recordId,
+      ACTIVE: d['deleted'] === true || item.deleted ? 'N' : 'Y',
+      DESCRIPTION: str(d['description']),
+      CURRENCY_ID: currency,
+    },
+    item,
+  );
+}
+
+/**
+ * Products → catalog.product.* (or crm.product.* when legacyProducts is set). An object is found
+ * by its known id, else by xmlId (obmen's record id) so a write repeated after a crash updates
+ * instead of duplicating. Deleted products are deactivated, never deleted (deals refer to them).
+ */
+export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
+  const legacy = ctx.options.legacyProducts;
+  const iblockId = legacy ? 0 : await ctx.iblockId();
+  const idOf = new Map<string, string>();
+  for (const item of items) if (item.externalId) idOf.set(item.recordId, item.externalId);
+  const unknown = items.filter((i) => !idOf.has(i.recordId)).map((i) => i.recordId);
+  if (unknown.length > 0) {
+    if (legacy) {
+      const rows = await ctx.client.listAll(
+        'crm.product.list',
+        { filter: { '@XML_ID': unknown }, select: ['ID', 'XML_ID'] },
+        (r) => (Array.isArray(r) ? r : []) as Array<{ ID: string; XML_ID: string }>,
+      );
+      for (const r of rows) idOf.set(String(r.XML_ID), String(r.ID));
+    } else {
+      const rows = await ctx.client.listAll(
+        'catalog.product.list',
+        { select: ['id', 'iblockId', 'xmlId'], filter: { iblockId, xmlId: unknown } },
+        (r) => ((r as { products?: unknown[] })?.products ?? []) as Array<{ id: number; xmlId: string }>,
+      );
+      for (const r of rows) idOf.set(String(r.xmlId), String(r.id));
+    }
+  }
+  const prefix = legacy ? 'crm.product' : 'catalog.product';
+  const groups: BatchCommand[][] = items.map((item, i) => {
+    const fields = legacy
+      ? legacyFields(item, ctx.options.currency)
+      : catalogFields(item, iblockId, ctx.options.productCode === 'article');
+    const id = idOf.get(item.recordId);
+    return [
+      id
+        ? { key: `p${i}`, method: `${prefix}.update`, params: { id, fields } }
+        : { key: `p${i}`, method: `${prefix}.add`, params: { fields } },
+    ];
+  });
+  const results = await runGroups(ctx, groups);
+  return items.map((item, i) => {
+    const r = results.get(`p${i}`);
+    if (!r?.ok)
+      return failed(
+        item,
+        itemError(
+          ctx,
+          item,
+          r && !r.ok ? r.error : transientError(`${ctx.system}: no answer for the product`),
+        ),
+      );
+    const id = idOf.get(item.recordId) ?? (legacy ? idFrom(r.result) : idFrom(r.result, 'element', 'id'));
+    return id ? ok(item, id) : failed(item, transientError(`${ctx.system}: ${prefix}.add returned no id`));
+  });
+}
+
+/** catalog.product row → canonical product. */
+export function productToSource(row: Record<string, unknown>): SourceItem {
+  const data: Record<string, unknown> = { name: str(row['name']) ?? str(row['NAME']) ?? '' };
+  const description = str(row['previewText']) ?? str(row['DESCRIPTION']);
+  if (description) data['description'] = description;
+  const weight = num(row['weight']);
+  if (weight) data['weight'] = { value: weight, unit: 'g' };
+  if ((row['active'] ?? row['ACTIVE']) === 'N') data['deleted'] = true;
+  const modified = Date.parse(String(row['timestampX'] ?? row['TIMESTAMP_X'] ?? ''));
+  return {
+    externalId: String(row['id'] ?? row['ID']),
+    data,
+    raw: row,
+    ...(Number.isFinite(modified) ? { sourceUpdatedAt: modified } : {}),
+  };
+}
