@@ -91,7 +91,11 @@ async function withStore<T>(
 function secretBox(ctx: Context): SecretBox {
   const url = ctx.config.database.url ?? process.env.OBMEN_DATABASE_URL ?? '';
   const dataDir = url && !url.startsWith('postgres') ? dirname(url) : 'data';
-  return createSecretBox(loadInstallationKey(dataDir));
+  const key = loadInstallationKey(dataDir);
+  // Connectors that keep secrets of their own (Bitrix24 OAuth tokens) read the key from the
+  // environment; the embedded set-up's generated key is handed to them the same way.
+  process.env.OBMEN_SECRET_KEY ??= key.toString('hex');
+  return createSecretBox(key);
 }
 
 async function withRuntime<T>(
