@@ -8,17 +8,32 @@ export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     return value === undefined ? 'null' : JSON.stringify(value);
   }
+  // Hot path (every object of every import is hashed): string building without
+  // intermediate arrays, and no sort when the keys already come in order.
   if (Array.isArray(value)) {
-    return `[${value.map((item) => stableStringify(item)).join(',')}]`;
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += stableStringify(value[i]);
+    }
+    return `${out}]`;
   }
-  const keys = Object.keys(value as Record<string, unknown>).sort();
-  const parts: string[] = [];
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
+  let out = '{';
   for (const key of keys) {
-    const item = (value as Record<string, unknown>)[key];
+    const item = object[key];
     if (item === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${stableStringify(item)}`);
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(key)}:${stableStringify(item)}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
 /** Content hash of a canonical record: sha256 of its stable JSON plus the deleted flag. */

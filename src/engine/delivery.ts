@@ -1,12 +1,12 @@
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { RouteConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Connector, DeliveryItem, ItemOutcome } from '../core/connector.ts';
 import type { EntityRegistry } from '../core/entities/index.ts';
 import { classify, configError, type ObmenError, permanentError, transientError } from '../core/errors.ts';
-import type { Db, Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import { chunk } from './chunks.ts';
+import { recordDeliveredLinks } from './links.ts';
 import {
   type ClaimedRow,
   claimRows,
@@ -61,8 +61,24 @@ const EMPTY: BatchStats = { claimed: 0, delivered: 0, skipped: 0, retried: 0, fa
  * outcome. Returns what happened; `claimed: 0` means the route has nothing due.
  */
 export async function deliverBatch(ctx: DeliveryContext, route: RouteRuntime): Promise<BatchStats> {
+  return deliverClaimed(ctx, route, await claimBatch(ctx, route));
+}
+
+/** Leases the next due rows of a route (none when nothing is due). */
+export function claimBatch(ctx: DeliveryContext, route: RouteRuntime): Promise<ClaimedRow[]> {
+  return claimRows(ctx.store, route.name, ctx.owner, route.batchSize, ctx.leaseMs, ctx.clock.now());
+}
+
+/**
+ * Delivers rows this process has leased (claimBatch) and records their outcomes; the rest of
+ * deliverBatch. `claimed: 0` in the result means there was nothing to deliver.
+ */
+export async function deliverClaimed(
+  ctx: DeliveryContext,
+  route: RouteRuntime,
+  claimed: ClaimedRow[],
+): Promise<BatchStats> {
   const { store, clock } = ctx;
-  const claimed = await claimRows(store, route.name, ctx.owner, route.batchSize, ctx.leaseMs, clock.now());
   if (claimed.length === 0) return { ...EMPTY };
   const stats: BatchStats = { ...EMPTY, claimed: claimed.length };
 
@@ -78,10 +94,16 @@ export async function deliverBatch(ctx: DeliveryContext, route: RouteRuntime): P
   );
   beat.unref();
   try {
-    const outcomes = await deliverClaimed(ctx, route, claimed, stats);
+    const outcomes = await writeClaimed(ctx, route, claimed, stats);
     await store.tx(async (trx) => {
       const now = clock.now();
-      const conflicts = await recordLinks(trx, store, route, outcomes.links, now);
+      const conflicts = await recordDeliveredLinks(
+        trx,
+        store,
+        { entity: route.entity, system: route.target },
+        outcomes.links,
+        now,
+      );
       const rows = outcomes.rows.map((row): RowOutcome => {
         const conflict = conflicts.get(row.recordId);
         if (row.kind !== 'delivered' || !conflict) return row;
@@ -113,7 +135,7 @@ interface Outcomes {
   links: Array<{ recordId: string; externalId: string; hash: string }>;
 }
 
-async function deliverClaimed(
+async function writeClaimed(
   ctx: DeliveryContext,
   route: RouteRuntime,
   claimed: ClaimedRow[],
@@ -326,99 +348,4 @@ async function deliverClaimed(
     }
   }
   return out;
-}
-
-/**
- * Stores the target's id and the hash it now holds. Two hub objects must never share one
- * target object: such an answer parks the second one as a possible duplicate.
- * Returns the record ids refused that way, with the message for people.
- */
-async function recordLinks(
-  trx: Db,
-  store: Store,
-  route: RouteRuntime,
-  links: Outcomes['links'],
-  now: number,
-): Promise<Map<string, string>> {
-  const conflicts = new Map<string, string>();
-  if (links.length === 0) return conflicts;
-  const maxIn = Math.floor(store.caps.maxParams / 6);
-  const byExternal = new Map<string, string>();
-  const byRecord = new Map<string, string>();
-  for (const part of chunk(links, maxIn)) {
-    const holders = await trx
-      .selectFrom('links')
-      .select(['record_id', 'external_id'])
-      .where('entity', '=', route.entity)
-      .where('system', '=', route.target)
-      .where((eb) =>
-        eb.or([
-          eb(
-            'external_id',
-            'in',
-            part.map((l) => l.externalId),
-          ),
-          eb(
-            'record_id',
-            'in',
-            part.map((l) => l.recordId),
-          ),
-        ]),
-      )
-      .execute();
-    for (const h of holders) {
-      byExternal.set(h.external_id, h.record_id);
-      byRecord.set(h.record_id, h.external_id);
-    }
-  }
-  const accepted: Outcomes['links'] = [];
-  const seen = new Map<string, string>();
-  for (const link of links) {
-    const holder = byExternal.get(link.externalId) ?? seen.get(link.externalId);
-    if (holder && holder !== link.recordId) {
-      conflicts.set(
-        link.recordId,
-        `${route.target} answered with id ${link.externalId}, which already belongs to ${route.entity} ${holder}: possible duplicate; check both objects, then retry`,
-      );
-      continue;
-    }
-    seen.set(link.externalId, link.recordId);
-    accepted.push(link);
-  }
-  // The target gave an object a new id (it was re-created there): the old link goes.
-  const moved = accepted.filter((l) => byRecord.has(l.recordId) && byRecord.get(l.recordId) !== l.externalId);
-  for (const part of chunk(moved, maxIn)) {
-    await trx
-      .deleteFrom('links')
-      .where('entity', '=', route.entity)
-      .where('system', '=', route.target)
-      .where(
-        'record_id',
-        'in',
-        part.map((l) => l.recordId),
-      )
-      .execute();
-  }
-  for (const part of chunk(accepted, maxIn)) {
-    await trx
-      .insertInto('links')
-      .values(
-        part.map((l) => ({
-          entity: route.entity,
-          record_id: l.recordId,
-          system: route.target,
-          external_id: l.externalId,
-          last_hash: l.hash,
-          updated_at: now,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['entity', 'system', 'external_id']).doUpdateSet({
-          last_hash: sql`excluded.last_hash`,
-          updated_at: sql`excluded.updated_at`,
-        }),
-      )
-      .execute();
-  }
-  return conflicts;
 }

@@ -5,7 +5,9 @@ import type { EntityRegistry } from '../core/entities/index.ts';
 import { contentHash, stableStringify } from '../core/hash.ts';
 import { newRecordId } from '../core/ids.ts';
 import type { Db, Store } from '../store/store.ts';
-import { chunk } from './chunks.ts';
+import { type BulkColumns, executeBulk } from './bulk.ts';
+import { chunk, yieldToEventLoop } from './chunks.ts';
+import { upsertLinks } from './links.ts';
 import { type MarkRow, markPending } from './outbox.ts';
 
 /** A route as ingest sees it: which entity it consumes, where it goes, when rows become due. */
@@ -46,6 +48,29 @@ export interface IngestResult {
 }
 
 const CHUNK = 1000;
+
+const RECORD_COLUMNS: BulkColumns = {
+  entity: 'text',
+  id: 'text',
+  version: 'integer',
+  hash: 'text',
+  data: 'text',
+  origin: 'text',
+  deleted: 'integer',
+  source_updated_at: 'bigint',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+};
+const HISTORY_COLUMNS: BulkColumns = {
+  entity: 'text',
+  id: 'text',
+  version: 'integer',
+  hash: 'text',
+  data: 'text',
+  origin: 'text',
+  deleted: 'integer',
+  changed_at: 'bigint',
+};
 
 /**
  * Batch upsert of canonical objects from one system. A new version is made only when the
@@ -104,6 +129,7 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
         isLast ? request.cursor : undefined,
       ),
     );
+    await yieldToEventLoop();
   }
   if (parts.length === 0 && request.cursor) {
     const cursor = request.cursor;
@@ -115,8 +141,30 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
 interface Prepared {
   item: SourceItem;
   recordId: string;
-  isNewLink: boolean;
   data: Record<string, unknown>;
+  /** Position in the chunk: results are reported in input order. */
+  at: number;
+}
+
+interface Current {
+  recordId: string;
+  /** Absent for a reserved id (a link without a record yet). */
+  version: number | null;
+  hash: string | null;
+}
+
+/** The value under `key`, created first if missing. */
+function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 async function ingestChunk(
@@ -130,73 +178,113 @@ async function ingestChunk(
   cursor: { source: string; value: string } | undefined,
 ): Promise<void> {
   const { entity, system } = request;
+  const { registry } = ctx;
   const maxIn = Math.floor(ctx.store.caps.maxParams / 2);
+  const reported: Array<IngestResult['records'][number] | undefined> = new Array(items.length);
 
-  // 1. Validate; invalid items are reported and skipped, the rest goes on.
-  const valid: Array<{ item: SourceItem; data: Record<string, unknown> | undefined }> = [];
-  for (const item of items) {
-    const emptyDelete = item.deleted === true && (!item.data || Object.keys(item.data).length === 0);
-    if (emptyDelete) {
-      valid.push({ item, data: undefined });
-      continue;
-    }
-    const checked = ctx.registry.validate(entity, item.data);
-    if (checked.ok) valid.push({ item, data: checked.data });
-    else
-      result.invalid.push({
-        externalId: item.externalId,
-        message: `${entity} ${item.externalId} from ${system}: ${checked.issues.join('; ')}`,
-      });
-  }
-  if (valid.length === 0) {
-    if (cursor) await saveCursor(trx, cursor.source, cursor.value, now);
-    return;
-  }
-
-  // 2. Own ids through the identity map; new objects get a fresh hub id.
-  const ownIds = await lookupLinks(
+  // 1. Own ids and current hashes in one query (links ⨝ records).
+  const current = await lookupCurrent(
     trx,
     entity,
     system,
-    valid.map((v) => v.item.externalId),
+    items.map((item) => item.externalId),
     maxIn,
   );
-  const prepared: Prepared[] = valid.map(({ item, data }) => {
-    const known = ownIds.get(item.externalId);
-    const recordId = known ?? newRecordId();
-    if (!known) ownIds.set(item.externalId, recordId);
-    return { item, recordId, isNewLink: !known, data: data ?? {} };
-  });
+  const ownIds = new Map<string, string>();
+  for (const [externalId, row] of current) ownIds.set(externalId, row.recordId);
+  // Source id → hub id per referenced entity; a miss is looked up once, then remembered.
+  const refIds = new Map<string, Map<string, string>>([[entity, ownIds]]);
+  const looked = new Map<string, Set<string>>();
+  const resolveRefs = async (refs: Iterable<{ entity: string; id: string }>) => {
+    const wanted = new Map<string, Set<string>>();
+    for (const ref of refs) {
+      if (refIds.get(ref.entity)?.has(ref.id) || looked.get(ref.entity)?.has(ref.id)) continue;
+      entry(wanted, ref.entity, () => new Set<string>()).add(ref.id);
+    }
+    for (const [refEntity, ids] of wanted) {
+      const map = entry(refIds, refEntity, () => new Map<string, string>());
+      const seen = entry(looked, refEntity, () => new Set<string>());
+      for (const [externalId, recordId] of await lookupLinks(trx, refEntity, system, [...ids], maxIn))
+        map.set(externalId, recordId);
+      for (const id of ids) seen.add(id);
+    }
+  };
+  // Hub-id form of the content; without references there is nothing to copy or replace.
+  const mapped = (data: Record<string, unknown>, refs: readonly unknown[]) =>
+    refs.length === 0
+      ? { data, missing: [] }
+      : registry.mapRefs(entity, data, (refEntity, id) => refIds.get(refEntity)?.get(id));
 
-  // 3. References: source ids → hub ids; objects not seen yet get a reserved hub id (a link
-  //    without a record) so the reference holds when the object arrives later.
-  const wanted = new Map<string, Set<string>>();
-  for (const p of prepared) {
-    if (p.item.deleted && Object.keys(p.data).length === 0) continue;
-    for (const ref of ctx.registry.refsOf(entity, p.data)) {
-      if (ref.entity === entity && ownIds.has(ref.id)) continue;
-      let set = wanted.get(ref.entity);
-      if (!set) {
-        set = new Set();
-        wanted.set(ref.entity, set);
+  // 2. Fast path: an object whose content, as sent, hashes to what the hub holds is unchanged,
+  //    and costs no validation. Content that was stored once passed validation, and validating
+  //    it again gives the same content, so skipping it changes nothing. Anything else (new,
+  //    changed, not yet in canonical form, a reference not known) takes the full path below.
+  const emptyDelete = (item: SourceItem) =>
+    item.deleted === true && (!item.data || Object.keys(item.data).length === 0);
+  const candidates: number[] = [];
+  for (let at = 0; at < items.length; at++) {
+    const item = items[at]!;
+    if (current.get(item.externalId)?.hash && !emptyDelete(item) && isPlainObject(item.data))
+      candidates.push(at);
+  }
+  const candidateRefs = candidates.map((at) =>
+    registry.refsOf(entity, items[at]!.data as Record<string, unknown>),
+  );
+  await resolveRefs(candidateRefs.flat());
+  const slow: number[] = [];
+  const fast = new Set<number>();
+  for (let c = 0; c < candidates.length; c++) {
+    const at = candidates[c]!;
+    const item = items[at]!;
+    const { data, missing } = mapped(item.data as Record<string, unknown>, candidateRefs[c]!);
+    const before = current.get(item.externalId)!;
+    if (missing.length === 0 && contentHash(stableStringify(data), item.deleted === true) === before.hash) {
+      fast.add(at);
+      result.unchanged++;
+      reported[at] = { externalId: item.externalId, recordId: before.recordId, changed: false };
+    }
+  }
+  for (let at = 0; at < items.length; at++) if (!fast.has(at)) slow.push(at);
+
+  // 3. Validate the rest; invalid items are reported and skipped, the rest goes on.
+  const prepared: Prepared[] = [];
+  for (const at of slow) {
+    const item = items[at]!;
+    let data: Record<string, unknown> = {};
+    if (!emptyDelete(item)) {
+      const checked = registry.validate(entity, item.data);
+      if (!checked.ok) {
+        result.invalid.push({
+          externalId: item.externalId,
+          message: `${entity} ${item.externalId} from ${system}: ${checked.issues.join('; ')}`,
+        });
+        continue;
       }
-      set.add(ref.id);
+      data = checked.data;
     }
+    // New objects get a fresh hub id; a reserved one (referenced before it arrived) is kept.
+    let recordId = ownIds.get(item.externalId);
+    if (!recordId) {
+      recordId = newRecordId();
+      ownIds.set(item.externalId, recordId);
+    }
+    prepared.push({ item, recordId, data, at });
   }
-  const refIds = new Map<string, Map<string, string>>();
-  refIds.set(entity, ownIds);
-  const reserved: Array<{ entity: string; externalId: string; recordId: string }> = [];
-  for (const [refEntity, ids] of wanted) {
-    const found = refEntity === entity ? ownIds : await lookupLinks(trx, refEntity, system, [...ids], maxIn);
-    for (const id of ids) {
-      if (found.has(id)) continue;
+
+  if (prepared.length > 0) {
+    // 4. References: source ids → hub ids; objects not seen yet get a reserved hub id (a
+    //    link without a record) so the reference holds when the object arrives later.
+    const refsOf = prepared.map((p) => registry.refsOf(entity, p.data));
+    const refs = refsOf.flat();
+    await resolveRefs(refs);
+    const reserved: Array<{ entity: string; externalId: string; recordId: string }> = [];
+    for (const ref of refs) {
+      const map = refIds.get(ref.entity)!;
+      if (map.has(ref.id)) continue;
       const recordId = newRecordId();
-      found.set(id, recordId);
-      reserved.push({ entity: refEntity, externalId: id, recordId });
+      map.set(ref.id, recordId);
+      reserved.push({ entity: ref.entity, externalId: ref.id, recordId });
     }
-    refIds.set(refEntity, found);
-  }
-  if (reserved.length > 0) {
     for (const part of chunk(reserved, Math.floor(ctx.store.caps.maxParams / 6))) {
       await trx
         .insertInto('links')
@@ -212,14 +300,166 @@ async function ingestChunk(
         )
         .execute();
     }
-  }
 
-  // 4. Current versions, hash comparison.
-  const existing = new Map<string, { version: number; hash: string; data: string }>();
+    // 5. Hash comparison against the current version.
+    const keptData = await lookupData(
+      trx,
+      entity,
+      prepared.filter((p) => emptyDelete(p.item) && current.get(p.item.externalId)?.version != null),
+      maxIn,
+    );
+    const changed: Array<{ p: Prepared; json: string; hash: string; version: number; deleted: boolean }> = [];
+    for (let i = 0; i < prepared.length; i++) {
+      const p = prepared[i]!;
+      const deleted = p.item.deleted === true;
+      const before = current.get(p.item.externalId);
+      const exists = before?.version != null;
+      // A deletion without content keeps the last known content.
+      const json = emptyDelete(p.item)
+        ? (keptData.get(p.recordId) ?? '{}')
+        : stableStringify(mapped(p.data, refsOf[i]!).data);
+      const hash = contentHash(json, deleted);
+      const same = exists && before.hash === hash;
+      reported[p.at] = { externalId: p.item.externalId, recordId: p.recordId, changed: !same };
+      if (same) {
+        result.unchanged++;
+        continue;
+      }
+      if (exists) result.updated++;
+      else result.created++;
+      changed.push({ p, json, hash, deleted, version: (before?.version ?? 0) + 1 });
+    }
+    if (changed.length > 0) await writeChanged(ctx, trx, request, changed, releases, now);
+  }
+  for (const record of reported) if (record) result.records.push(record);
+  if (cursor) await saveCursor(trx, cursor.source, cursor.value, now);
+}
+
+/** Stores new versions, their history, the origin's link hash and the outbox rows. */
+async function writeChanged(
+  ctx: IngestContext,
+  trx: Db,
+  request: IngestRequest,
+  changed: Array<{ p: Prepared; json: string; hash: string; version: number; deleted: boolean }>,
+  releases: Array<{ route: RouteTarget; dueAt: number }>,
+  now: number,
+): Promise<void> {
+  const { entity, system } = request;
+  const maxIn = Math.floor(ctx.store.caps.maxParams / 2);
+  // Records and their history.
+  const { caps } = ctx.store;
+  for (const part of chunk(changed, Math.floor(caps.maxParams / 10))) {
+    await executeBulk(
+      trx,
+      caps,
+      'ingest.records',
+      RECORD_COLUMNS,
+      part.map((c) => ({
+        entity,
+        id: c.p.recordId,
+        version: c.version,
+        hash: c.hash,
+        data: c.json,
+        origin: system,
+        deleted: c.deleted ? 1 : 0,
+        source_updated_at: c.p.item.sourceUpdatedAt ?? null,
+        created_at: now,
+        updated_at: now,
+      })),
+      (rows) =>
+        trx
+          .insertInto('records')
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(['entity', 'id']).doUpdateSet({
+              version: sql`excluded.version`,
+              hash: sql`excluded.hash`,
+              data: sql`excluded.data`,
+              origin: sql`excluded.origin`,
+              deleted: sql`excluded.deleted`,
+              source_updated_at: sql`excluded.source_updated_at`,
+              updated_at: sql`excluded.updated_at`,
+            }),
+          ),
+    );
+    await executeBulk(
+      trx,
+      caps,
+      'ingest.history',
+      HISTORY_COLUMNS,
+      part.map((c) => ({
+        entity,
+        id: c.p.recordId,
+        version: c.version,
+        hash: c.hash,
+        data: c.json,
+        origin: system,
+        deleted: c.deleted ? 1 : 0,
+        changed_at: now,
+      })),
+      (rows) => trx.insertInto('record_history').values(rows),
+    );
+  }
+  await pruneHistory(trx, ctx, entity, changed, maxIn);
+
+  // The origin system holds this content now: remember its hash on the link, so the change
+  // is never written back to where it came from (echo suppression).
+  await upsertLinks(
+    trx,
+    ctx.store.caps,
+    { entity, system },
+    changed.map((c) => ({ recordId: c.p.recordId, externalId: c.p.item.externalId, hash: c.hash })),
+    now,
+  );
+
+  // Fan-out: one coalesced outbox row per route and object.
+  const marks: MarkRow[] = [];
+  for (const { route, dueAt } of releases) {
+    for (const c of changed) {
+      marks.push({ route: route.name, recordId: c.p.recordId, entity, version: c.version, dueAt });
+    }
+  }
+  await markPending(trx, ctx.store.caps, marks, now);
+}
+
+/** external id → hub id and the current version's hash (none for a reserved id). */
+async function lookupCurrent(
+  trx: Db,
+  entity: string,
+  system: string,
+  externalIds: string[],
+  maxIn: number,
+): Promise<Map<string, Current>> {
+  const found = new Map<string, Current>();
+  for (const part of chunk(externalIds, maxIn)) {
+    const rows = await trx
+      .selectFrom('links as l')
+      .leftJoin('records as r', (join) =>
+        join.onRef('r.entity', '=', 'l.entity').onRef('r.id', '=', 'l.record_id'),
+      )
+      .select(['l.external_id', 'l.record_id', 'r.version', 'r.hash'])
+      .where('l.entity', '=', entity)
+      .where('l.system', '=', system)
+      .where('l.external_id', 'in', part)
+      .execute();
+    for (const row of rows)
+      found.set(row.external_id, { recordId: row.record_id, version: row.version, hash: row.hash });
+  }
+  return found;
+}
+
+/** Current canonical JSON of some records (needed only for deletions sent without content). */
+async function lookupData(
+  trx: Db,
+  entity: string,
+  prepared: Prepared[],
+  maxIn: number,
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
   for (const part of chunk(prepared, maxIn)) {
     const rows = await trx
       .selectFrom('records')
-      .select(['id', 'version', 'hash', 'data'])
+      .select(['id', 'data'])
       .where('entity', '=', entity)
       .where(
         'id',
@@ -227,126 +467,9 @@ async function ingestChunk(
         part.map((p) => p.recordId),
       )
       .execute();
-    for (const row of rows) existing.set(row.id, row);
+    for (const row of rows) found.set(row.id, row.data);
   }
-
-  const changed: Array<{
-    p: Prepared;
-    json: string;
-    hash: string;
-    version: number;
-    deleted: boolean;
-    isNew: boolean;
-  }> = [];
-  for (const p of prepared) {
-    const deleted = p.item.deleted === true;
-    const before = existing.get(p.recordId);
-    let json: string;
-    if (deleted && Object.keys(p.data).length === 0) {
-      // A deletion without content keeps the last known content.
-      json = before?.data ?? '{}';
-    } else {
-      const mapped = ctx.registry.mapRefs(entity, p.data, (refEntity, id) => refIds.get(refEntity)?.get(id));
-      json = stableStringify(mapped.data);
-    }
-    const hash = contentHash(json, deleted);
-    result.records.push({
-      externalId: p.item.externalId,
-      recordId: p.recordId,
-      changed: before?.hash !== hash,
-    });
-    if (before && before.hash === hash) {
-      result.unchanged++;
-      continue;
-    }
-    if (before) result.updated++;
-    else result.created++;
-    changed.push({ p, json, hash, deleted, version: (before?.version ?? 0) + 1, isNew: !before });
-  }
-
-  if (changed.length > 0) {
-    // 5. Records and their history.
-    for (const part of chunk(changed, Math.floor(ctx.store.caps.maxParams / 10))) {
-      await trx
-        .insertInto('records')
-        .values(
-          part.map((c) => ({
-            entity,
-            id: c.p.recordId,
-            version: c.version,
-            hash: c.hash,
-            data: c.json,
-            origin: system,
-            deleted: c.deleted ? 1 : 0,
-            source_updated_at: c.p.item.sourceUpdatedAt ?? null,
-            created_at: now,
-            updated_at: now,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['entity', 'id']).doUpdateSet({
-            version: sql`excluded.version`,
-            hash: sql`excluded.hash`,
-            data: sql`excluded.data`,
-            origin: sql`excluded.origin`,
-            deleted: sql`excluded.deleted`,
-            source_updated_at: sql`excluded.source_updated_at`,
-            updated_at: sql`excluded.updated_at`,
-          }),
-        )
-        .execute();
-      await trx
-        .insertInto('record_history')
-        .values(
-          part.map((c) => ({
-            entity,
-            id: c.p.recordId,
-            version: c.version,
-            hash: c.hash,
-            data: c.json,
-            origin: system,
-            deleted: c.deleted ? 1 : 0,
-            changed_at: now,
-          })),
-        )
-        .execute();
-    }
-    await pruneHistory(trx, ctx, entity, changed, maxIn);
-
-    // 6. The origin system holds this content now: remember its hash on the link, so the
-    //    change is never written back to where it came from (echo suppression).
-    for (const part of chunk(changed, Math.floor(ctx.store.caps.maxParams / 6))) {
-      await trx
-        .insertInto('links')
-        .values(
-          part.map((c) => ({
-            entity,
-            record_id: c.p.recordId,
-            system,
-            external_id: c.p.item.externalId,
-            last_hash: c.hash,
-            updated_at: now,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['entity', 'system', 'external_id']).doUpdateSet({
-            last_hash: sql`excluded.last_hash`,
-            updated_at: sql`excluded.updated_at`,
-          }),
-        )
-        .execute();
-    }
-
-    // 7. Fan-out: one coalesced outbox row per route and object.
-    const marks: MarkRow[] = [];
-    for (const { route, dueAt } of releases) {
-      for (const c of changed) {
-        marks.push({ route: route.name, recordId: c.p.recordId, entity, version: c.version, dueAt });
-      }
-    }
-    await markPending(trx, ctx.store.caps, marks, now);
-  }
-  if (cursor) await saveCursor(trx, cursor.source, cursor.value, now);
+  return found;
 }
 
 async function lookupLinks(

@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { DialectCapabilities } from '../store/capabilities.ts';
 import type { Db, Store } from '../store/store.ts';
+import { type BulkColumns, executeBulk } from './bulk.ts';
 import { chunk } from './chunks.ts';
 
 /**
@@ -8,6 +9,22 @@ import { chunk } from './chunks.ts';
  * object on that route; a pending row is updated, never duplicated (coalescing), and at most
  * one lease exists per row (per-key ordering).
  */
+
+/** Rows per UPDATE … FROM (VALUES …): at most 5 parameters each, far below both limits. */
+const OUTCOME_CHUNK = 1000;
+
+const MARK_COLUMNS: BulkColumns = {
+  route: 'text',
+  record_id: 'text',
+  entity: 'text',
+  state: 'text',
+  want_version: 'integer',
+  attempts: 'integer',
+  next_attempt_at: 'bigint',
+  force: 'integer',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+};
 
 export interface MarkRow {
   route: string;
@@ -29,34 +46,39 @@ export async function markPending(
   now: number,
 ): Promise<void> {
   if (rows.length === 0) return;
-  for (const part of chunk(rows, Math.floor(caps.maxParams / 9))) {
-    await trx
-      .insertInto('outbox')
-      .values(
-        part.map((row) => ({
-          route: row.route,
-          record_id: row.recordId,
-          entity: row.entity,
-          state: 'pending' as const,
-          want_version: row.version,
-          attempts: 0,
-          next_attempt_at: row.dueAt,
-          force: 0,
-          created_at: now,
-          updated_at: now,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['route', 'record_id']).doUpdateSet({
-          want_version: sql`excluded.want_version`,
-          state: sql`case when outbox.state = 'in_flight' then 'in_flight' else 'pending' end`,
-          attempts: sql`case when outbox.state = 'in_flight' then outbox.attempts else 0 end`,
-          next_attempt_at: sql`case when outbox.state = 'in_flight' then outbox.next_attempt_at else excluded.next_attempt_at end`,
-          waiting_for: sql`case when outbox.state = 'in_flight' then outbox.waiting_for else null end`,
-          updated_at: sql`excluded.updated_at`,
-        }),
-      )
-      .execute();
+  for (const part of chunk(rows, Math.floor(caps.maxParams / 10))) {
+    await executeBulk(
+      trx,
+      caps,
+      'outbox.mark',
+      MARK_COLUMNS,
+      part.map((row) => ({
+        route: row.route,
+        record_id: row.recordId,
+        entity: row.entity,
+        state: 'pending' as const,
+        want_version: row.version,
+        attempts: 0,
+        next_attempt_at: row.dueAt,
+        force: 0,
+        created_at: now,
+        updated_at: now,
+      })),
+      (values) =>
+        trx
+          .insertInto('outbox')
+          .values(values)
+          .onConflict((oc) =>
+            oc.columns(['route', 'record_id']).doUpdateSet({
+              want_version: sql`excluded.want_version`,
+              state: sql`case when outbox.state = 'in_flight' then 'in_flight' else 'pending' end`,
+              attempts: sql`case when outbox.state = 'in_flight' then outbox.attempts else 0 end`,
+              next_attempt_at: sql`case when outbox.state = 'in_flight' then outbox.next_attempt_at else excluded.next_attempt_at end`,
+              waiting_for: sql`case when outbox.state = 'in_flight' then outbox.waiting_for else null end`,
+              updated_at: sql`excluded.updated_at`,
+            }),
+          ),
+    );
   }
 }
 
@@ -82,27 +104,36 @@ export async function claimRows(
   now: number,
 ): Promise<ClaimedRow[]> {
   return store.tx(async (trx) => {
-    let candidates = trx
-      .selectFrom('outbox')
-      .select(['record_id', 'state'])
-      .where('route', '=', route)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
-          // A waiting row is re-checked when its recheck time comes even if no link woke it
-          // (its dependency may have been linked by hand, or parked and retried).
-          eb.and([eb('state', '=', 'waiting'), eb('next_attempt_at', '<=', now)]),
-          eb.and([eb('state', '=', 'in_flight'), eb('lease_expires_at', '<', now)]),
-        ]),
-      )
-      .orderBy('next_attempt_at')
-      .limit(limit);
+    // Three index range scans on outbox_claim (route, state, next_attempt_at), one per kind of
+    // due row, each stopping after what is still needed. A single `state = … OR state = …`
+    // query sorted by next_attempt_at cannot use the index for the order and reads every row
+    // of the route (all delivered ones too) on each claim.
     // PostgreSQL: SKIP LOCKED lets several workers claim disjoint rows of the same route at
     // once without blocking on each other's row locks; the lock lasts until the UPDATE below
     // commits, so no row is claimed twice. SQLite has a single writer (BEGIN IMMEDIATE in
     // store.tx), which gives the same guarantee.
-    if (store.caps.skipLocked) candidates = candidates.forUpdate().skipLocked();
-    const picked = await candidates.execute();
+    const due = (state: 'pending' | 'waiting' | 'in_flight', take: number) => {
+      let query = trx
+        .selectFrom('outbox')
+        .select(['record_id', 'state'])
+        .where('route', '=', route)
+        .where('state', '=', state);
+      query =
+        state === 'in_flight'
+          ? // The worker that held the lease is gone.
+            query.where('lease_expires_at', '<', now)
+          : query.where('next_attempt_at', '<=', now).orderBy('next_attempt_at');
+      query = query.limit(take);
+      if (store.caps.skipLocked) query = query.forUpdate().skipLocked();
+      return query.execute();
+    };
+    // Recovered leases first (they are the oldest work), then waiting rows whose recheck time
+    // came (their dependency may have been linked by hand, or parked and retried), then new work.
+    const picked: Array<{ record_id: string; state: string }> = [];
+    for (const state of ['in_flight', 'waiting', 'pending'] as const) {
+      if (picked.length >= limit) break;
+      picked.push(...(await due(state, limit - picked.length)));
+    }
     if (picked.length === 0) return [];
     const recoveredIds = new Set(
       picked.filter((row) => row.state === 'in_flight').map((row) => row.record_id),
@@ -135,6 +166,35 @@ export async function claimRows(
       recovered: recoveredIds.has(row.record_id),
     }));
   });
+}
+
+/**
+ * Gives back leases taken but not worked on (a batch claimed ahead when the one before it
+ * failed): the rows are due again at once, for this or any other worker.
+ */
+export async function releaseRows(
+  store: Store,
+  route: string,
+  owner: string,
+  recordIds: string[],
+  now: number,
+): Promise<void> {
+  for (const part of chunk(recordIds, Math.floor(store.caps.maxParams / 2))) {
+    await store.db
+      .updateTable('outbox')
+      .set({
+        state: 'pending',
+        lease_owner: null,
+        lease_expires_at: null,
+        next_attempt_at: now,
+        updated_at: now,
+      })
+      .where('route', '=', route)
+      .where('record_id', 'in', part)
+      .where('lease_owner', '=', owner)
+      .where('state', '=', 'in_flight')
+      .execute();
+  }
 }
 
 /** Extends the leases this owner holds on a route; returns how many are still held. */
@@ -173,82 +233,65 @@ export async function completeRows(
   outcomes: RowOutcome[],
   now: number,
 ): Promise<void> {
-  const owned = (recordIds: string[]) =>
-    trx
-      .updateTable('outbox')
-      .where('route', '=', route)
-      .where('record_id', 'in', recordIds)
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'in_flight');
-  const base = { lease_owner: null, lease_expires_at: null, updated_at: now };
-
-  // Deliveries are the bulk of outcomes: one statement per chunk, the hash chosen per row.
-  const delivered = outcomes.filter(
-    (o): o is Extract<RowOutcome, { kind: 'delivered' }> => o.kind === 'delivered',
-  );
-  for (const part of chunk(delivered, 500)) {
-    const hashCase = sql.join(
-      part.map((o) => sql`when ${o.recordId} then ${o.hash}`),
-      sql` `,
-    );
-    await owned(part.map((o) => o.recordId))
-      .set({
-        ...base,
-        // A newer version arrived while this one was in flight: deliver again.
-        state: sql`case when want_version > lease_version then 'pending' else 'delivered' end`,
-        force: sql`case when want_version > lease_version then force else 0 end`,
-        next_attempt_at: now,
-        attempts: 0,
-        last_error: null,
-        last_error_class: null,
-        waiting_for: null,
-        delivered_hash: sql`case record_id ${hashCase} end`,
-        delivered_version: sql`lease_version`,
-        delivered_at: now,
-      } as never)
-      .execute();
-  }
-  for (const outcome of outcomes) {
-    switch (outcome.kind) {
-      case 'retry':
-        await owned([outcome.recordId])
-          .set({
-            ...base,
-            state: 'pending',
-            attempts: outcome.attempts,
-            next_attempt_at: outcome.nextAttemptAt,
-            last_error: outcome.error,
-            last_error_class: outcome.errorClass,
-          })
-          .execute();
-        break;
-      case 'failed':
-        await owned([outcome.recordId])
-          .set({
-            ...base,
-            state: 'failed',
-            attempts: outcome.attempts,
-            last_error: outcome.error,
-            last_error_class: outcome.errorClass,
-          })
-          .execute();
-        break;
-      case 'waiting':
-        await owned([outcome.recordId])
-          .set({
-            ...base,
-            state: 'waiting',
-            next_attempt_at: outcome.recheckAt,
-            waiting_for: JSON.stringify(outcome.waitingFor),
-            last_error: outcome.message,
-            last_error_class: null,
-          })
-          .execute();
-        break;
-      default:
-        break;
+  // One statement per kind of outcome and chunk: `UPDATE … FROM (VALUES …)` joins each row
+  // to its own values through the primary key (route, record_id). Both databases name the
+  // columns of an unaliased VALUES list column1, column2, …; numbers travel as text on
+  // PostgreSQL, hence the casts. SQLite has UPDATE FROM since 3.33 (better-sqlite3 bundles
+  // a newer one).
+  // `state || ''` keeps SQLite's planner from walking outbox_claim (route, state) for every
+  // in-flight row of the route with the VALUES list as the inner loop (n × m); it then looks
+  // each row up by primary key instead.
+  const update = async (set: RawBuilder<unknown>, rows: unknown[][]) => {
+    for (const part of chunk(rows, OUTCOME_CHUNK)) {
+      const values = sql.join(part.map((row) => sql`(${sql.join(row)})`));
+      await sql`update outbox set ${set}, lease_owner = null, lease_expires_at = null, updated_at = ${now}
+        from (values ${values}) as v
+        where outbox.route = ${route} and outbox.record_id = v.column1
+          and outbox.lease_owner = ${owner} and outbox.state || '' = 'in_flight'`.execute(trx);
     }
-  }
+  };
+  const rowsOf = <K extends RowOutcome['kind']>(
+    kind: K,
+    pick: (o: Extract<RowOutcome, { kind: K }>) => unknown[],
+  ) => outcomes.filter((o): o is Extract<RowOutcome, { kind: K }> => o.kind === kind).map(pick);
+
+  const delivered = rowsOf('delivered', (o) => [o.recordId, o.hash]);
+  if (delivered.length > 0)
+    await update(
+      // A newer version arrived while this one was in flight: deliver again.
+      sql`state = case when want_version > lease_version then 'pending' else 'delivered' end,
+        "force" = case when want_version > lease_version then "force" else 0 end,
+        next_attempt_at = ${now}, attempts = 0, last_error = null, last_error_class = null,
+        waiting_for = null, delivered_hash = v.column2, delivered_version = lease_version,
+        delivered_at = ${now}`,
+      delivered,
+    );
+  const retries = rowsOf('retry', (o) => [o.recordId, o.attempts, o.nextAttemptAt, o.error, o.errorClass]);
+  if (retries.length > 0)
+    await update(
+      sql`state = 'pending', attempts = cast(v.column2 as bigint),
+        next_attempt_at = cast(v.column3 as bigint), last_error = v.column4, last_error_class = v.column5`,
+      retries,
+    );
+  const failed = rowsOf('failed', (o) => [o.recordId, o.attempts, o.error, o.errorClass]);
+  if (failed.length > 0)
+    await update(
+      sql`state = 'failed', attempts = cast(v.column2 as bigint), last_error = v.column3,
+        last_error_class = v.column4`,
+      failed,
+    );
+  const waiting = rowsOf('waiting', (o) => [
+    o.recordId,
+    o.recheckAt,
+    JSON.stringify(o.waitingFor),
+    o.message,
+  ]);
+  if (waiting.length > 0)
+    await update(
+      sql`state = 'waiting', next_attempt_at = cast(v.column2 as bigint), waiting_for = v.column3,
+        last_error = v.column4, last_error_class = null`,
+      waiting,
+    );
 }
 
 /** Makes waiting rows of the given routes due again (a dependency may have been delivered). */

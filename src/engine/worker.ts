@@ -1,7 +1,9 @@
 import { parseDuration } from '../config/units.ts';
+import { yieldToEventLoop } from './chunks.ts';
 import type { BatchStats, RouteRuntime } from './delivery.ts';
-import { deliverBatch } from './delivery.ts';
+import { claimBatch, deliverClaimed } from './delivery.ts';
 import { claimJob, completeJob, failJob, heartbeatJob } from './jobs.ts';
+import { type ClaimedRow, releaseRows } from './outbox.ts';
 import { runPull } from './pull.ts';
 import { pruneOnce } from './retention.ts';
 import type { Runtime } from './runtime.ts';
@@ -53,10 +55,21 @@ export async function drainRoute(
   const route = findRoute(runtime, routeName);
   const totals = zero();
   let sessionId: number | undefined;
+  const ctx = runtime.delivery;
+  // Pipelined: the next batch is claimed while this one is loaded, written and recorded, so
+  // on PostgreSQL the claim's round trips overlap the work (on SQLite they simply queue on
+  // the one connection). At most one batch is claimed ahead.
+  let ahead: Promise<ClaimedRow[]> | undefined;
+  const claimAhead = () => {
+    const claim = claimBatch(ctx, route);
+    claim.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
+    return claim;
+  };
   try {
-    while (!options.signal?.aborted) {
-      const stats = await deliverBatch(runtime.delivery, route);
-      if (stats.claimed === 0) break;
+    let claimed = options.signal?.aborted ? [] : await claimBatch(ctx, route);
+    while (claimed.length > 0) {
+      ahead = options.signal?.aborted ? undefined : claimAhead();
+      const stats = await deliverClaimed(ctx, route, claimed);
       sessionId ??= await startSession(
         runtime.store,
         { kind: 'deliver', system: route.target, name: route.name, owner: runtime.owner },
@@ -64,8 +77,24 @@ export async function drainRoute(
       );
       add(totals, stats);
       options.onBatch?.(totals);
+      await yieldToEventLoop();
+      // A batch claimed ahead is delivered even after an abort: its leases are taken.
+      claimed = ahead ? await ahead : [];
+      ahead = undefined;
     }
   } catch (error) {
+    if (ahead) {
+      // The batch claimed ahead was never worked on: give its rows back now rather than
+      // let them wait for the lease to expire (and count a recovery attempt).
+      const orphans = await ahead.catch(() => []);
+      await releaseRows(
+        runtime.store,
+        route.name,
+        runtime.owner,
+        orphans.map((row) => row.recordId),
+        runtime.clock.now(),
+      ).catch(() => {});
+    }
     if (sessionId !== undefined) {
       await finishSession(runtime.store, sessionId, {
         status: 'failed',

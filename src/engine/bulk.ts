@@ -1,0 +1,74 @@
+import { type Compilable, CompiledQuery } from 'kysely';
+import type { DialectCapabilities } from '../store/capabilities.ts';
+import type { Db } from '../store/store.ts';
+
+/** PostgreSQL type of each column of a bulk statement, in the rows' key order. */
+export type BulkColumns = Record<string, 'text' | 'integer' | 'bigint'>;
+
+/**
+ * Multi-row inserts (`insert … values (…), (…) [on conflict …]`), built with Kysely but not
+ * re-built for every chunk. The profile showed Kysely parsing and compiling each value of a
+ * 1000-row `values()` costing more CPU than SQLite spends storing the rows, and PostgreSQL
+ * parsing and planning a 10,000-parameter statement per chunk. So:
+ * - SQLite: the text is compiled once per statement and row count; later runs only bind the
+ *   values (and store.ts keeps the prepared statement).
+ * - PostgreSQL: the rows travel as ONE json parameter, expanded by json_to_recordset with
+ *   the declared column types: the statement text is the same for any row count.
+ * Rows must be objects with the same keys in the same order (one object literal). The first
+ * compile checks that Kysely binds exactly the rows' values in that order; a statement for
+ * which it does not is never cached and always runs as Kysely built it.
+ */
+const texts = new Map<string, string | null>();
+const MAX_TEXTS = 256;
+
+export async function executeBulk<Row extends Record<string, unknown>>(
+  trx: Db,
+  caps: DialectCapabilities,
+  name: string,
+  columns: BulkColumns,
+  rows: readonly Row[],
+  build: (rows: Row[]) => Compilable,
+): Promise<void> {
+  if (rows.length === 0) return;
+  // A named capability would be nicer; the json expansion is what PostgreSQL offers here.
+  const asJson = caps.name === 'postgres';
+  const key = `${caps.name}:${name}:${asJson ? 'json' : rows.length}`;
+  const text = texts.get(key);
+  if (typeof text === 'string') {
+    const parameters = asJson ? [JSON.stringify(rows)] : flatValues(rows);
+    await trx.executeQuery(CompiledQuery.raw(text, parameters));
+    return;
+  }
+  if (text === undefined) {
+    if (texts.size >= MAX_TEXTS) texts.clear();
+    const sample = asJson ? [rows[0]!] : [...rows];
+    const compiled = build(sample).compile();
+    let cached: string | null = sameValues(compiled.parameters, flatValues(sample)) ? compiled.sql : null;
+    if (cached !== null && asJson) cached = jsonRecordset(cached, rows[0]!, columns);
+    texts.set(key, cached);
+    if (cached !== null) return executeBulk(trx, caps, name, columns, rows, build);
+  }
+  await trx.executeQuery(build([...rows]).compile());
+}
+
+/** `values ($1, …, $n)` → `select … from json_to_recordset($1::json) as r(col type, …)`. */
+function jsonRecordset(text: string, row: Record<string, unknown>, columns: BulkColumns): string | null {
+  const keys = Object.keys(row);
+  if (keys.some((k) => columns[k] === undefined) || !/^[a-z_]+$/.test(keys.join(''))) return null;
+  const placeholders = keys.map((_, i) => `\\$${i + 1}`).join(', ');
+  const values = new RegExp(`values \\(${placeholders}\\)`);
+  if (!values.test(text)) return null;
+  const list = keys.map((k) => `"${k}"`).join(', ');
+  const types = keys.map((k) => `"${k}" ${columns[k]}`).join(', ');
+  return text.replace(values, `select ${list} from json_to_recordset($1::json) as r(${types})`);
+}
+
+function flatValues(rows: readonly Record<string, unknown>[]): unknown[] {
+  const flat: unknown[] = [];
+  for (const row of rows) for (const key in row) flat.push(row[key]);
+  return flat;
+}
+
+function sameValues(bound: readonly unknown[], values: readonly unknown[]): boolean {
+  return bound.length === values.length && bound.every((value, at) => Object.is(value, values[at]));
+}
