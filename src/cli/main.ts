@@ -8,6 +8,7 @@ import { dashboardRoutes } from '../api/static.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 import { loadConfig, redactConfig } from '../config/load.ts';
 import type { ObmenConfig } from '../config/schema.ts';
+import { connectorKinds, getConnectorFactory } from '../connectors/registry.ts';
 import { ObmenError } from '../core/errors.ts';
 import { newOwnerId } from '../core/ids.ts';
 import { createSecretBox, loadInstallationKey, type SecretBox } from '../core/secrets.ts';
@@ -268,6 +269,20 @@ async function main(argv: string[]): Promise<number> {
     case 'config': {
       if (sub !== 'check')
         throw new ObmenError('config', `obmen config ${sub ?? ''}: use "config check" or "config schema"`);
+      const unknownKinds = Object.entries(ctx.config.systems).filter(
+        ([, system]) => !getConnectorFactory(system.kind),
+      );
+      if (unknownKinds.length > 0) {
+        throw new ObmenError(
+          'config',
+          unknownKinds
+            .map(
+              ([name, system]) =>
+                `systems.${name}.kind: unknown connector kind "${system.kind}"; available: ${connectorKinds().join(', ')}`,
+            )
+            .join('\n'),
+        );
+      }
       out(`${ctx.configPath ?? 'no config file (defaults)'}: valid`);
       if (values.print) out(JSON.stringify(redactConfig(ctx.config), null, 2));
       return 0;
