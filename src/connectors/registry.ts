@@ -1,4 +1,5 @@
 import type { ConnectorFactory } from '../core/connector.ts';
+import { bitrixSiteConnector } from './bitrix-site/index.ts';
 import { bitrix24Connector } from './bitrix24/index.ts';
 import { httpConnector } from './http/index.ts';
 import { noopConnector } from './noop.ts';
@@ -22,6 +23,7 @@ export function connectorKinds(): string[] {
 }
 
 registerConnector(bitrix24Connector);
+registerConnector(bitrixSiteConnector);
 registerConnector(httpConnector);
 registerConnector(noopConnector);
 registerConnector(onecOdataConnector);

@@ -1,0 +1,136 @@
+import type { RouteConfig } from '../../config/schema.ts';
+import type { ConnectorContext, DeliveryItem, ItemOutcome } from '../../core/connector.ts';
+import type { Order } from '../../core/entities/index.ts';
+import { configError, type ObmenError, permanentError } from '../../core/errors.ts';
+import type { ExchangeType } from '../../exchange/commerceml/index.ts';
+import { type CanonicalOrderForCml, writeOrdersXml } from '../../formats/commerceml/index.ts';
+import {
+  buildCatalogPackage,
+  CATALOG_ENTITIES,
+  type CatalogEntity,
+  rememberWritten,
+  siteIdOf,
+  type WrittenReferences,
+} from './catalog-package.ts';
+import { exchangeError, newExchangeClient, type PackageFile, sendPackage } from './exchange.ts';
+import type { BitrixSiteSettings } from './spec.ts';
+
+/**
+ * Writes one delivery batch to a site as one exchange package. The protocol answers per file,
+ * not per object: `success` makes every item of the package ok; a refused import (`failure`)
+ * is narrowed down by halving the package and sending the halves again, so the items the site
+ * accepts are delivered and only the ones it refuses are parked, each with the site's message.
+ * Re-sending is safe: the site upserts by XML_ID.
+ */
+
+export interface SinkDeps {
+  ctx: ConnectorContext;
+  settings: BitrixSiteSettings;
+  written: WrittenReferences;
+}
+
+type Build = (items: DeliveryItem[]) => PackageFile[];
+
+async function deliverHalving(
+  deps: SinkDeps,
+  type: ExchangeType,
+  items: DeliveryItem[],
+  build: Build,
+  onSuccess: (items: DeliveryItem[]) => void,
+): Promise<ItemOutcome[]> {
+  const system = deps.ctx.systemName;
+  try {
+    await sendPackage(newExchangeClient(deps.settings, deps.ctx), type, build(items), deps.settings);
+    onSuccess(items);
+    return items.map((item) => ({ recordId: item.recordId, ok: true, externalId: siteIdOf(item) }));
+  } catch (error) {
+    const only = items.length === 1 ? items[0] : undefined;
+    const what = only
+      ? `${only.entity} ${only.recordId} (Ид ${siteIdOf(only)})`
+      : `a package of ${items.length} ${items[0]?.entity ?? ''} objects`;
+    const failure = exchangeError(error, system, what);
+    if (failure.errorClass === 'permanent' && items.length > 1) {
+      const half = Math.ceil(items.length / 2);
+      return [
+        ...(await deliverHalving(deps, type, items.slice(0, half), build, onSuccess)),
+        ...(await deliverHalving(deps, type, items.slice(half), build, onSuccess)),
+      ];
+    }
+    return items.map((item) => ({ recordId: item.recordId, ok: false, error: failure }));
+  }
+}
+
+/** `Ид#login#Name` (Bitrix's buyer Ид) → the name part, else the login, else the Ид. */
+function buyerName(id: string): string {
+  const parts = id.split('#').map((part) => part.trim());
+  return parts[2] || parts[1] || id;
+}
+
+/** Orders going back to the site must be the site's own: their Ид is the site's order id. */
+function orderForSite(item: DeliveryItem): CanonicalOrderForCml {
+  const order = item.data as unknown as Order;
+  const customerId = String(order.customerId);
+  return {
+    id: siteIdOf(item),
+    order,
+    customer: {
+      id: customerId,
+      data: { name: buyerName(customerId) } as CanonicalOrderForCml['customer']['data'],
+    },
+  };
+}
+
+export async function writeToSite(
+  deps: SinkDeps,
+  route: RouteConfig,
+  items: DeliveryItem[],
+): Promise<ItemOutcome[]> {
+  if (items.length === 0) return [];
+  const { settings, written } = deps;
+  const system = deps.ctx.systemName;
+  const entity = route.entity;
+  if (entity in CATALOG_ENTITIES) {
+    const catalogEntity = entity as CatalogEntity;
+    return deliverHalving(
+      deps,
+      'catalog',
+      items,
+      (batch) => buildCatalogPackage(catalogEntity, batch, settings, written),
+      (batch) => rememberWritten(catalogEntity, batch, written),
+    );
+  }
+  if (entity === 'order') {
+    const outcomes = new Map<string, ItemOutcome>();
+    const known: DeliveryItem[] = [];
+    for (const item of items) {
+      if (item.externalId) known.push(item);
+      else {
+        outcomes.set(item.recordId, {
+          recordId: item.recordId,
+          ok: false,
+          error: permanentError(
+            `${system}: order ${item.recordId} did not come from this site, so it has no order id there; only orders pulled from ${system} can have their status sent back`,
+            { system, code: 'NOT_A_SITE_ORDER' },
+          ),
+        });
+      }
+    }
+    const version = settings.ordersVersion;
+    const build: Build = (batch) => [
+      {
+        name: `orders-${Date.now()}.xml`,
+        bytes: writeOrdersXml(batch.map(orderForSite), { version, encoding: settings.encoding }),
+      },
+    ];
+    if (known.length > 0) {
+      for (const outcome of await deliverHalving(deps, 'sale', known, build, () => {}))
+        outcomes.set(outcome.recordId, outcome);
+    }
+    return items.map((item) => outcomes.get(item.recordId)!);
+  }
+  const error: ObmenError = configError(
+    `${system}: a 1C-Bitrix site takes ${[...Object.keys(CATALOG_ENTITIES), 'order'].join(', ')} through the 1C exchange, not ${entity}; remove or retarget route ${route.name}`,
+    { system, code: 'UNSUPPORTED_ENTITY' },
+  );
+  return items.map((item) => ({ recordId: item.recordId, ok: false, error }));
+}
