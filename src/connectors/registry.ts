@@ -3,6 +3,7 @@ import { bitrixSiteConnector } from './bitrix-site/index.ts';
 import { bitrix24Connector } from './bitrix24/index.ts';
 import { httpConnector } from './http/index.ts';
 import { noopConnector } from './noop.ts';
+import { onecCommercemlConnector } from './onec-commerceml/index.ts';
 import { onecOdataConnector } from './onec-odata/index.ts';
 
 const factories = new Map<string, ConnectorFactory>();
@@ -26,4 +27,5 @@ registerConnector(bitrix24Connector);
 registerConnector(bitrixSiteConnector);
 registerConnector(httpConnector);
 registerConnector(noopConnector);
+registerConnector(onecCommercemlConnector);
 registerConnector(onecOdataConnector);

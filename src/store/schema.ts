@@ -147,7 +147,35 @@ export interface CursorsTable {
   updated_at: number;
 }
 
+/** A session of 1C's CommerceML exchange; the cookie and sessid are stored only as hashes. */
+export interface ExchangeSessionsTable {
+  cookie_hash: string;
+  key: string;
+  system: string;
+  type: string;
+  sessid_hash: string;
+  login: string;
+  version: string | null;
+  timestamp: number;
+  created_at: number;
+}
+
+/** OAuth token state of a Bitrix24 system (migration 0005); tokens are encrypted. */
+export interface Bitrix24TokensTable {
+  system: string;
+  access_token: string;
+  refresh_token: string;
+  expires_at: number;
+  client_endpoint: string | null;
+  version: number;
+  refresh_owner: string | null;
+  refresh_until: number | null;
+  updated_at: number;
+}
+
 export interface Database {
+  bitrix24_tokens: Bitrix24TokensTable;
+  exchange_sessions: ExchangeSessionsTable;
   records: RecordsTable;
   record_history: RecordHistoryTable;
   links: LinksTable;
@@ -160,4 +188,132 @@ export interface Database {
   locks: LocksTable;
   rate_limits: RateLimitsTable;
   cursors: CursorsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  auth_sessions: AuthSessionsTable;
+  audit_log: AuditLogTable;
+  system_settings: SystemSettingsTable;
+  alert_state: AlertStateTable;
+  alert_history: AlertHistoryTable;
+  match_keys: MatchKeysTable;
+  holds: HoldsTable;
+  mapping_versions: MappingVersionsTable;
+}
+
+/** Dashboard users (migration 0007); password_hash is `scrypt$N$r$p$salt$hash`. */
+export interface UsersTable {
+  login: string;
+  role: string;
+  password_hash: string;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** API tokens for scripts; only the SHA-256 of the token is kept. */
+export interface ApiTokensTable {
+  token_hash: string;
+  name: string;
+  role: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked: number;
+}
+
+/** Dashboard login sessions; only the SHA-256 of the cookie value is kept. */
+export interface AuthSessionsTable {
+  id_hash: string;
+  login: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: string | null;
+  ip: string | null;
+}
+
+/** Per-system overrides edited in the dashboard; credentials hold secret-box ciphertexts only. */
+export interface SystemSettingsTable {
+  system: string;
+  settings: string;
+  credentials: string | null;
+  updated_by: string | null;
+  updated_at: number;
+}
+
+export interface AlertStateTable {
+  rule: string;
+  target: string;
+  status: 'firing' | 'resolved';
+  first_at: number;
+  last_sent_at: number | null;
+  resolved_at: number | null;
+  message: string;
+}
+
+export interface AlertHistoryTable {
+  id: Generated<number>;
+  at: number;
+  rule: string;
+  target: string;
+  /** firing, repeat or resolved. */
+  kind: string;
+  system: string | null;
+  route: string | null;
+  message: string;
+  channel: string;
+  delivered: number;
+  error: string | null;
+}
+
+/** Matching keys per record (migration 0006): normalised INN/KPP, e-mail, phone, article, barcode. */
+export interface MatchKeysTable {
+  entity: string;
+  rule: string;
+  key: string;
+  record_id: string;
+}
+
+/** Items waiting for a person (migration 0006): possible duplicates, missing reference values. */
+export interface HoldsTable {
+  id: Generated<number>;
+  kind: 'possible_duplicate' | 'missing_value';
+  state: 'open' | 'resolved';
+  entity: string;
+  system: string | null;
+  external_id: string | null;
+  route: string | null;
+  record_id: string | null;
+  field: string | null;
+  value: string | null;
+  message: string;
+  /** JSON: the incoming object, as it was when held. */
+  data: string | null;
+  /** JSON list of { recordId, rule, key, name }. */
+  candidates: string | null;
+  /** JSON: { link: recordId } | { create: true, recordId } | { retry: true }. */
+  resolution: string | null;
+  resolved_by: string | null;
+  resolved_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Each stored version of a mapping (migration 0006), with who changed it and the diff. */
+export interface MappingVersionsTable {
+  name: string;
+  version: number;
+  hash: string;
+  spec: string;
+  diff: string | null;
+  actor: string;
+  created_at: number;
 }

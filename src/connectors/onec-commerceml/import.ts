@@ -1,0 +1,178 @@
+import type { SourceItem } from '../../core/connector.ts';
+import { ingest } from '../../engine/ingest.ts';
+import type { Runtime } from '../../engine/runtime.ts';
+import { inSession } from '../../engine/session-scope.ts';
+import { finishSession, startSession } from '../../engine/sessions.ts';
+import { ExchangeFailure, type ImportFileEvent } from '../../exchange/commerceml/index.ts';
+import { CmlSyntaxError, parseCommerceMl } from '../../formats/commerceml/index.ts';
+
+/** Russian names of canonical entities, for messages to the 1C administrator. */
+const ENTITY_RU: Record<string, string> = {
+  product_group: 'группа',
+  property: 'свойство',
+  unit: 'единица измерения',
+  price_type: 'тип цен',
+  price: 'цена',
+  warehouse: 'склад',
+  stock: 'остаток',
+  product: 'товар',
+  counterparty: 'контрагент',
+  order: 'документ',
+};
+
+// A session's error text is a readable summary; the count says how many there were in all.
+const MAX_LISTED_ERRORS = 30;
+
+export interface ImportDeps {
+  runtime: Runtime;
+  system: string;
+  batchSize: number;
+}
+
+interface Pending {
+  items: SourceItem[];
+  lines: Map<string, number>;
+}
+
+/**
+ * Streams one received file into the hub: parser events are grouped by entity into batches and
+ * ingested with the 1C system as their source (links keyed by 1C Ид). A bad item is recorded
+ * with file, line and element and the rest goes on; malformed XML fails the import with the
+ * parser's Russian message. Re-importing the same file changes nothing (content hashes).
+ */
+export async function importExchangeFile(deps: ImportDeps, event: ImportFileEvent): Promise<string> {
+  const { runtime, system } = deps;
+  const store = runtime.store;
+  const sessionId = await startSession(
+    store,
+    { kind: 'exchange', system, name: `commerceml ${event.type} ${event.filename}`, owner: runtime.owner },
+    runtime.clock.now(),
+  );
+  const counts: Record<string, number> = {
+    read: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    matched: 0,
+    held: 0,
+    invalid: 0,
+  };
+  const errors: string[] = [];
+  let errorCount = 0;
+  const pending = new Map<string, Pending>();
+
+  const recordError = (text: string) => {
+    errorCount++;
+    if (errors.length < MAX_LISTED_ERRORS) errors.push(text);
+  };
+
+  const flush = async (entity: string) => {
+    const batch = pending.get(entity);
+    if (!batch || batch.items.length === 0) return;
+    pending.delete(entity);
+    const result = await ingest(runtime.ingest, { system, entity, items: batch.items });
+    counts['created']! += result.created;
+    counts['updated']! += result.updated;
+    counts['unchanged']! += result.unchanged;
+    counts['invalid']! += result.invalid.length;
+    // Matching rules linked new objects to existing records, or held possible duplicates for a person.
+    counts['matched']! += result.matched ?? 0;
+    counts['held']! += result.held?.length ?? 0;
+    for (const bad of result.invalid) {
+      const line = batch.lines.get(bad.externalId);
+      recordError(
+        `${event.filename}${line ? `, строка ${line}` : ''}, ${ENTITY_RU[entity] ?? entity} ${bad.externalId || '(без Ид)'}: ${bad.message}`,
+      );
+    }
+  };
+
+  const report = () =>
+    event.report(
+      `Файл ${event.filename}: прочитано объектов ${counts['read']}, записано ${counts['created']! + counts['updated']!}, без изменений ${counts['unchanged']}, ошибок ${errorCount}`,
+    );
+
+  try {
+    await inSession(sessionId, async () => {
+      for await (const cml of parseCommerceMl(event.path, {
+        signal: event.signal,
+        fileLabel: event.filename,
+      })) {
+        if (cml.kind === 'item') {
+          counts['read']!++;
+          counts[cml.entity] = (counts[cml.entity] ?? 0) + 1;
+          let batch = pending.get(cml.entity);
+          if (!batch) {
+            batch = { items: [], lines: new Map() };
+            pending.set(cml.entity, batch);
+          }
+          batch.items.push(cml.item);
+          batch.lines.set(cml.item.externalId, cml.line);
+          if (batch.items.length >= deps.batchSize) {
+            await flush(cml.entity);
+            report();
+          }
+        } else if (cml.kind === 'itemError') {
+          recordError(
+            `${event.filename}, строка ${cml.line}, ${ENTITY_RU[cml.entity] ?? cml.entity}${cml.externalId ? ` ${cml.externalId}` : ''}: ${cml.message}`,
+          );
+        }
+      }
+      for (const entity of [...pending.keys()]) await flush(entity);
+    });
+  } catch (error) {
+    counts['itemErrors'] = errorCount;
+    if (error instanceof CmlSyntaxError) {
+      // What was read before the fault is kept (each batch is whole); the failure names the spot.
+      for (const entity of [...pending.keys()]) await flush(entity).catch(() => {});
+      await finishSession(
+        store,
+        sessionId,
+        { status: 'failed', counts, error: error.message },
+        runtime.clock.now(),
+      );
+      throw new ExchangeFailure(error.message);
+    }
+    const aborted = event.signal.aborted;
+    await finishSession(
+      store,
+      sessionId,
+      {
+        status: 'failed',
+        counts,
+        error: aborted
+          ? 'прервано: 1С начала новый обмен (init)'
+          : String((error as Error)?.message ?? error),
+      },
+      runtime.clock.now(),
+    );
+    if (aborted) throw new ExchangeFailure(`Импорт ${event.filename} прерван: начат новый обмен`);
+    throw error;
+  }
+
+  counts['itemErrors'] = errorCount;
+  const summary =
+    errorCount > 0
+      ? `${errors.join('\n')}${errorCount > errors.length ? `\n… и ещё ${errorCount - errors.length}` : ''}`
+      : undefined;
+  await finishSession(
+    store,
+    sessionId,
+    { status: errorCount > 0 ? 'partial' : 'ok', counts, ...(summary ? { error: summary } : {}) },
+    runtime.clock.now(),
+  );
+  if (errorCount > 0) {
+    runtime.log.warn(
+      { system, file: event.filename, errors: errorCount, first: errors[0] },
+      'commerceml items refused',
+    );
+  }
+  const written = counts['created']! + counts['updated']!;
+  return (
+    `Импорт ${event.filename} завершён: объектов ${counts['read']}, записано ${written}, без изменений ${counts['unchanged']}` +
+    (counts['matched']! > 0 ? `, сопоставлено с существующими ${counts['matched']}` : '') +
+    (counts['held']! > 0 ? `, отложено как возможные дубли ${counts['held']} (решение в obmen)` : '') +
+    (errorCount > 0
+      ? `, с ошибками ${errorCount} (первая: ${errors[0]}); подробности в журнале сеансов obmen`
+      : '')
+  );
+}
