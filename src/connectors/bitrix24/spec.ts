@@ -170,7 +170,7 @@ export function resolveBitrix24System(systemName: string, system: SystemConfig):
   if (!credentials.success) {
     const keys = Object.keys(system.credentials ?? {}).join(', ');
     throw configError(
-      `${where}.credentials: use webhookUserId + webhookCode, or clientId + clientSecret + accessToken + refreshToken (found: ${keys || 'nothing'})`,
+      `${where}.credentials: use webhookUserId + webhookCode, or clientId + clientSecret + accessToken + refreshToken (found: ${keys || 'nothing'})${credentials.error.issues[0] ? `; ${credentials.error.issues[0].path.join('.')}: ${credentials.error.issues[0].message}` : ''}`,
       { system: systemName },
     );
   }
