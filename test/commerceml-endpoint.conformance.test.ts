@@ -123,8 +123,8 @@ describe('CommerceML endpoint conformance: real 1C and Bitrix files over HTTP', 
 
   for (const [set, files] of fixtureSets()) {
     test(`${set}: ${files.map((f) => f.name).join(', ')}`, async () => {
-      // Counted per 1C Ид, so matching rules (which may link a new Ид to an existing record) are off.
-      const obmen = await startObmen({ importStepSeconds: 1 }, { matching: false });
+      // Counted per 1C Ид with the default matching rules on: ids of one system are never merged.
+      const obmen = await startObmen({ importStepSeconds: 1 });
       try {
         const documents = files.filter(
           (f) =>
@@ -164,7 +164,6 @@ describe('CommerceML endpoint conformance: real 1C and Bitrix files over HTTP', 
 
   test(
     'with the default matching rules, offers with characteristics stay separate products',
-    { todo: 'matching links a 1C variant to its parent by the shared Артикул (carono: 7 products become 2)' },
     async () => {
       const files = fixtureSets()
         .get('carono+php-commerceml')!

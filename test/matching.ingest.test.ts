@@ -117,7 +117,7 @@ forEachDialect('matching before ingest', (db) => {
     }
   });
 
-  test('two Bitrix24 contacts matching one hub record: the second is held (a duplicate inside Bitrix24)', async () => {
+  test('two Bitrix24 contacts matching one hub record: the first links, the second stays its own object', async () => {
     const store = await db().open();
     try {
       await ingestMatched(store, 'onec', 'counterparty', [
@@ -131,11 +131,29 @@ forEachDialect('matching before ingest', (db) => {
         second.matched.matched.map((m) => m.externalId),
         ['C_1'],
       );
-      assert.deepEqual(
-        second.matched.held.map((h) => h.externalId),
-        ['C_2'],
-      );
-      assert.equal(await count(store, 'counterparty'), 1);
+      // Bitrix24 itself keeps C_1 and C_2 apart: obmen never merges them (the duplicates
+      // report lists them), and holding C_2 would block a real object of that system.
+      assert.deepEqual(second.matched.held, []);
+      assert.equal(await count(store, 'counterparty'), 2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('1C offers sharing their product article stay separate products (same system never merges)', async () => {
+    const store = await db().open();
+    try {
+      const first = await ingestMatched(store, 'onec', 'product', [
+        { externalId: 'P', data: { name: 'Футболка', article: 'TS-1' } },
+      ]);
+      const second = await ingestMatched(store, 'onec', 'product', [
+        { externalId: 'P#C1', data: { name: 'Футболка (красная)', article: 'TS-1', parentProductId: 'P' } },
+        { externalId: 'P#C2', data: { name: 'Футболка (синяя)', article: 'TS-1', parentProductId: 'P' } },
+      ]);
+      assert.deepEqual(second.matched.matched, []);
+      assert.deepEqual(second.matched.held, []);
+      assert.equal(first.result.created + second.result.created, 3);
+      assert.equal(await count(store, 'product'), 3);
     } finally {
       await store.close();
     }

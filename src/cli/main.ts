@@ -15,7 +15,8 @@ import { createSecretBox, loadInstallationKey, type SecretBox } from '../core/se
 import { replayRoute, retryFailures } from '../engine/operations.ts';
 import { runPull } from '../engine/pull.ts';
 import { listFailures, queueDepth } from '../engine/queries.ts';
-import { createRuntime, type Runtime } from '../engine/runtime.ts';
+import { retryMissingValueHold } from '../engine/route-mapping.ts';
+import { createRuntime, type Runtime, recordMappingVersions } from '../engine/runtime.ts';
 import { createScheduler } from '../engine/scheduler.ts';
 import { failStaleSessions } from '../engine/sessions.ts';
 import { drainRoute, runWorker } from '../engine/worker.ts';
@@ -109,7 +110,16 @@ async function withRuntime<T>(
     const box = secretBox(ctx);
     // Settings saved in the dashboard (URLs, limits, encrypted credentials) override obmen.yaml.
     const config = applySystemOverrides(ctx.config, await loadSystemOverrides(store, box));
-    const runtime = createRuntime({ config, store, owner: newOwnerId(role), log });
+    const runtime = createRuntime({
+      config,
+      store,
+      owner: newOwnerId(role),
+      log,
+      configDir: configDir(ctx),
+      // Entities left out of `matching:` keep the built-in rules; an empty list turns one off.
+      matching: Object.keys(config.matching).length > 0 ? config.matching : true,
+    });
+    await recordMappingVersions(runtime);
     try {
       return await fn(runtime, box);
     } finally {
@@ -329,12 +339,15 @@ async function main(argv: string[]): Promise<number> {
           const id = Number(arg);
           if (!Number.isInteger(id))
             throw new ObmenError('config', 'obmen holds resolve <id>: give the hold id');
-          const decision = values.link
-            ? { link: values.link }
-            : values.create
-              ? { create: true as const }
-              : { retry: true as const };
-          const hold = await resolveHold(store, id, decision, `cli:${userInfo().username}`);
+          const actor = `cli:${userInfo().username}`;
+          if (!values.link && !values.create) {
+            // A missing reference value was added in the target: resolve and queue the row again.
+            await retryMissingValueHold(store, id, actor);
+            out(`hold ${id} resolved; its delivery is queued again`);
+            return 0;
+          }
+          const decision = values.link ? { link: values.link } : { create: true as const };
+          const hold = await resolveHold(store, id, decision, actor);
           out(`hold ${hold.id} resolved`);
           return 0;
         }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mappingRefSchema } from '../mapping/spec.ts';
+import { matchingConfigSchema } from '../matching/rules.ts';
 
 /**
  * The declaration of obmen.yaml. Every field is declared once, here, with a description and
@@ -408,6 +409,7 @@ export const configSchema = z
       .array(routeSchema)
       .default([])
       .meta({ description: 'What obmen delivers: one entity to one target system' }),
+    matching: matchingConfigSchema,
     entities: z
       .array(customEntitySchema)
       .default([])

@@ -79,6 +79,13 @@ export interface Connector {
    * completes the outbox rows itself.
    */
   passive?: boolean;
+  /**
+   * Whether the target's reference directory (colours, units, statuses) holds a value; route
+   * mappings call it for fields with `directory` (`missing: hold|default|create`).
+   */
+  hasReferenceValue?(directory: string, value: string): Promise<boolean>;
+  /** Creates a value in the target's directory (`missing: create`) and returns its id there. */
+  ensureReferenceValue?(directory: string, value: string): Promise<string>;
   /** Adds the connector's inbound endpoints (webhooks, the CommerceML exchange) to the API server. */
   mountInbound?(app: FastifyInstance, hub: Runtime): void | Promise<void>;
   /** Releases resources; safe to call twice. */

@@ -4,7 +4,9 @@ import type { Clock } from '../core/clock.ts';
 import type { Connector, DeliveryItem, ItemOutcome } from '../core/connector.ts';
 import type { EntityRegistry } from '../core/entities/index.ts';
 import { classify, configError, type ObmenError, permanentError, transientError } from '../core/errors.ts';
-import type { Store } from '../store/store.ts';
+import type { RouteMapping } from '../mapping/route.ts';
+import { holdMissingValue } from '../matching/holds.ts';
+import type { Db, Store } from '../store/store.ts';
 import { chunk } from './chunks.ts';
 import { recordDeliveredLinks } from './links.ts';
 import {
@@ -26,6 +28,8 @@ export interface RouteRuntime {
   batchSize: number;
   config: RouteConfig;
   connector: Connector;
+  /** The route's compiled mapping/filter; absent when it has none (no per-item cost then). */
+  mapping?: RouteMapping;
 }
 
 export interface DeliveryContext {
@@ -46,7 +50,7 @@ export interface DeliveryContext {
 export interface BatchStats {
   claimed: number;
   delivered: number;
-  /** Already up to date in the target: no write needed. */
+  /** Already up to date in the target, or left out by the route's filter: no write needed. */
   skipped: number;
   retried: number;
   failed: number;
@@ -118,6 +122,7 @@ export async function deliverClaimed(
         };
       });
       await completeRows(trx, route.name, ctx.owner, rows, now);
+      if (route.mapping) await closeDeliveredHolds(trx, route.name, rows, now);
       if (outcomes.links.length > conflicts.size) {
         // Something new exists in the target: rows waiting for it may go now.
         const sameTarget = ctx.routes.filter((r) => r.target === route.target).map((r) => r.name);
@@ -202,6 +207,10 @@ async function writeClaimed(
   const toWrite: Array<{
     row: ClaimedRow;
     record: { version: number; hash: string; data: Record<string, unknown>; deleted: boolean };
+    /** Target-format fields from the route's mapping. */
+    fields?: Record<string, unknown>;
+    /** The id the mapping computed, used while the object has no link in the target yet. */
+    externalId?: string;
   }> = [];
   const pendingRefs: Array<{
     row: ClaimedRow;
@@ -309,16 +318,20 @@ async function writeClaimed(
     // The dependency is scheduled automatically: queue it on its own route if it is not yet.
     await store.tx((trx) => ensureQueued(trx, store.caps, dependencies, now));
   }
-  if (toWrite.length === 0) return out;
+  const sending = route.mapping
+    ? await applyMapping(ctx, route, route.mapping, toWrite, targetLinks, out, stats, fail)
+    : toWrite;
+  if (sending.length === 0) return out;
 
-  const items: DeliveryItem[] = toWrite.map(({ row, record }) => ({
+  const items: DeliveryItem[] = sending.map(({ row, record, fields, externalId }) => ({
     recordId: row.recordId,
     entity: route.entity,
     version: record.version,
     hash: record.hash,
     data: record.data,
     deleted: record.deleted,
-    externalId: targetLinks.get(row.recordId)?.externalId,
+    externalId: targetLinks.get(row.recordId)?.externalId ?? externalId,
+    ...(fields ? { fields } : {}),
   }));
   let results: ItemOutcome[];
   try {
@@ -330,7 +343,7 @@ async function writeClaimed(
     results = items.map((item) => ({ recordId: item.recordId, ok: false as const, error: failure }));
   }
   const byId = new Map(results.map((r) => [r.recordId, r]));
-  for (const { row, record } of toWrite) {
+  for (const { row, record } of sending) {
     const result = byId.get(row.recordId);
     if (!result) {
       fail(row, transientError(`${route.target} returned no result for ${route.entity} ${row.recordId}`));
@@ -348,4 +361,106 @@ async function writeClaimed(
     }
   }
   return out;
+}
+
+type ToWrite = {
+  row: ClaimedRow;
+  record: { version: number; hash: string; data: Record<string, unknown>; deleted: boolean };
+  fields?: Record<string, unknown>;
+  externalId?: string;
+};
+
+/**
+ * Runs the route's filter and mapping over the items about to be written (references already in
+ * the target's ids). Filtered out: completed without a write (counted as skipped). A value the
+ * target lacks with `missing: hold`: a hold with the mapping's (Russian) message and the row
+ * parked as a permanent failure until someone adds the value and retries. A mapping error: a
+ * permanent failure naming the route and field. Returns the items to send, with their fields.
+ */
+async function applyMapping(
+  ctx: DeliveryContext,
+  route: RouteRuntime,
+  mapping: RouteMapping,
+  toWrite: ToWrite[],
+  targetLinks: ReadonlyMap<string, { externalId: string }>,
+  out: Outcomes,
+  stats: BatchStats,
+  fail: (row: ClaimedRow, error: ObmenError) => void,
+): Promise<ToWrite[]> {
+  const sending: ToWrite[] = [];
+  for (const item of toWrite) {
+    const { row, record } = item;
+    // A deletion is passed on as it is: the object must go from the target whatever it holds.
+    if (record.deleted) {
+      sending.push(item);
+      continue;
+    }
+    const context = { recordId: row.recordId, externalId: targetLinks.get(row.recordId)?.externalId };
+    let passes: boolean;
+    try {
+      passes = await mapping.filter(record.data, context);
+    } catch (error) {
+      fail(row, permanentError(`route ${route.name}, filter: ${(error as Error).message}`));
+      continue;
+    }
+    if (!passes) {
+      stats.skipped++;
+      out.rows.push({
+        kind: 'delivered',
+        recordId: row.recordId,
+        hash: record.hash,
+        version: record.version,
+      });
+      continue;
+    }
+    const outcome = await mapping.map(record.data, context);
+    if (outcome.kind === 'ok') {
+      sending.push({
+        ...item,
+        fields: outcome.fields,
+        ...(outcome.externalId === undefined ? {} : { externalId: outcome.externalId }),
+      });
+    } else if (outcome.kind === 'hold') {
+      await holdMissingValue(
+        ctx.store,
+        {
+          entity: route.entity,
+          route: route.name,
+          recordId: row.recordId,
+          field: outcome.field,
+          value: outcome.value,
+          message: outcome.message,
+        },
+        ctx.clock.now(),
+      );
+      fail(row, permanentError(outcome.message, { system: route.target, code: 'MISSING_VALUE' }));
+    } else {
+      fail(row, permanentError(`route ${route.name}: ${outcome.message}`, { system: route.target }));
+    }
+  }
+  return sending;
+}
+
+/**
+ * A held item that went through (the value was added and the row retried) no longer waits:
+ * its open missing-value holds are closed, so the holds list shows only what still needs a person.
+ */
+async function closeDeliveredHolds(trx: Db, route: string, rows: readonly RowOutcome[], now: number) {
+  const delivered = rows.filter((row) => row.kind === 'delivered').map((row) => row.recordId);
+  for (const part of chunk(delivered, 500)) {
+    await trx
+      .updateTable('holds')
+      .set({
+        state: 'resolved',
+        resolution: JSON.stringify({ retry: true }),
+        resolved_by: 'delivery',
+        resolved_at: now,
+        updated_at: now,
+      })
+      .where('kind', '=', 'missing_value')
+      .where('route', '=', route)
+      .where('state', '=', 'open')
+      .where('record_id', 'in', part)
+      .execute();
+  }
 }

@@ -4,6 +4,8 @@ import type { SourceItem } from '../core/connector.ts';
 import type { EntityRegistry } from '../core/entities/index.ts';
 import { contentHash, stableStringify } from '../core/hash.ts';
 import { newRecordId } from '../core/ids.ts';
+import { matchBeforeIngest } from '../matching/before-ingest.ts';
+import { DEFAULT_MATCH_RULES, type MatchRule, matchKeysOf } from '../matching/rules.ts';
 import type { Db, Store } from '../store/store.ts';
 import { type BulkColumns, executeBulk } from './bulk.ts';
 import { chunk, yieldToEventLoop } from './chunks.ts';
@@ -25,6 +27,13 @@ export interface IngestContext {
   routes: readonly RouteTarget[];
   historyVersions: number;
   clock: Clock;
+  /**
+   * Match objects new to the hub against existing ones (INN/KPP, e-mail, phone; 1C Ид, article,
+   * barcode) before creating them, and keep the match keys of what is written. `true` takes the
+   * built-in rules (counterparty, contact, product); a record overrides them per entity (`[]`
+   * turns one off). Off when absent.
+   */
+  matching?: boolean | Readonly<Record<string, readonly MatchRule[]>>;
 }
 
 export interface IngestRequest {
@@ -45,6 +54,18 @@ export interface IngestResult {
   invalid: Array<{ externalId: string; message: string }>;
   /** hub id of every valid item, in input order (duplicates coalesced: last one wins). */
   records: Array<{ externalId: string; recordId: string; changed: boolean }>;
+  /** New objects linked to an existing record by a matching rule (no second record made). */
+  matched: number;
+  /** Held as possible duplicates (several candidates): not ingested until a person decides. */
+  held: Array<{ externalId: string; holdId: number }>;
+}
+
+/** The matching rules of an entity under this context; empty when matching is off for it. */
+function matchRulesOf(ctx: IngestContext, entity: string): readonly MatchRule[] {
+  if (!ctx.matching) return [];
+  // Like the `matching:` config section: entities left out keep the built-in rules.
+  const own = ctx.matching === true ? undefined : ctx.matching[entity];
+  return own ?? DEFAULT_MATCH_RULES[entity] ?? [];
 }
 
 const CHUNK = 1000;
@@ -61,6 +82,7 @@ const RECORD_COLUMNS: BulkColumns = {
   created_at: 'bigint',
   updated_at: 'bigint',
 };
+const MATCH_KEY_COLUMNS: BulkColumns = { entity: 'text', rule: 'text', key: 'text', record_id: 'text' };
 const HISTORY_COLUMNS: BulkColumns = {
   entity: 'text',
   id: 'text',
@@ -85,6 +107,8 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
     unchanged: 0,
     invalid: [],
     records: [],
+    matched: 0,
+    held: [],
   };
   const definition = ctx.registry.get(request.entity);
   if (!definition) {
@@ -171,7 +195,7 @@ async function ingestChunk(
   ctx: IngestContext,
   trx: Db,
   request: IngestRequest,
-  items: SourceItem[],
+  chunkItems: SourceItem[],
   releases: Array<{ route: RouteTarget; dueAt: number }>,
   now: number,
   result: IngestResult,
@@ -180,7 +204,7 @@ async function ingestChunk(
   const { entity, system } = request;
   const { registry } = ctx;
   const maxIn = Math.floor(ctx.store.caps.maxParams / 2);
-  const reported: Array<IngestResult['records'][number] | undefined> = new Array(items.length);
+  let items = chunkItems;
 
   // 1. Own ids and current hashes in one query (links ⨝ records).
   const current = await lookupCurrent(
@@ -190,6 +214,9 @@ async function ingestChunk(
     items.map((item) => item.externalId),
     maxIn,
   );
+  const rules = matchRulesOf(ctx, entity);
+  if (rules.length > 0) items = await matchNew(ctx, trx, request, items, current, rules, now, result);
+  const reported: Array<IngestResult['records'][number] | undefined> = new Array(items.length);
   const ownIds = new Map<string, string>();
   for (const [externalId, row] of current) ownIds.set(externalId, row.recordId);
   // Source id → hub id per referenced entity; a miss is looked up once, then remembered.
@@ -329,10 +356,93 @@ async function ingestChunk(
       else result.created++;
       changed.push({ p, json, hash, deleted, version: (before?.version ?? 0) + 1 });
     }
-    if (changed.length > 0) await writeChanged(ctx, trx, request, changed, releases, now);
+    if (changed.length > 0) {
+      await writeChanged(ctx, trx, request, changed, releases, now);
+      // Match keys follow the data in the same transaction, so matching never sees stale keys.
+      if (matchRulesOf(ctx, entity).length > 0) await writeMatchKeys(ctx, trx, entity, changed);
+    }
   }
   for (const record of reported) if (record) result.records.push(record);
   if (cursor) await saveCursor(trx, cursor.source, cursor.value, now);
+}
+
+/**
+ * Matching for the objects of a chunk this system sends for the first time (those with a link
+ * already cost nothing here): one that matches an existing record from another system is linked
+ * to it, so the chunk updates that record instead of creating a second one; one with several
+ * candidates is held as a possible duplicate and left out. Runs in the chunk's transaction, so
+ * links, holds and records commit together. Returns the chunk without the held items.
+ */
+async function matchNew(
+  ctx: IngestContext,
+  trx: Db,
+  request: IngestRequest,
+  items: SourceItem[],
+  current: Map<string, Current>,
+  rules: readonly MatchRule[],
+  now: number,
+  result: IngestResult,
+): Promise<SourceItem[]> {
+  const fresh = items.filter((item) => !current.has(item.externalId) && !item.deleted);
+  if (fresh.length === 0) return items;
+  // matchBeforeIngest works on a Store; this view of it runs everything in the chunk's trx.
+  const inChunk: Store = {
+    db: trx,
+    caps: ctx.store.caps,
+    location: ctx.store.location,
+    tx: (fn) => fn(trx),
+    close: async () => {},
+  };
+  const matched = await matchBeforeIngest(inChunk, request.entity, request.system, fresh, { rules, now });
+  result.matched += matched.matched.length;
+  if (matched.matched.length > 0) {
+    const linked = await lookupCurrent(
+      trx,
+      request.entity,
+      request.system,
+      matched.matched.map((m) => m.externalId),
+      Math.floor(ctx.store.caps.maxParams / 2),
+    );
+    for (const [externalId, row] of linked) current.set(externalId, row);
+  }
+  if (matched.held.length === 0) return items;
+  result.held.push(...matched.held);
+  const held = new Set(matched.held.map((h) => h.externalId));
+  return items.filter((item) => !held.has(item.externalId));
+}
+
+/**
+ * Replaces the match keys (matchKeysOf, as indexMatchKeysBatch would) of the changed objects on
+ * the engine's bulk path: only objects that existed before can hold stale keys, so a first
+ * load deletes nothing, and the inserts reuse cached statements (the library's own batch
+ * rebuilds a several-thousand-parameter statement per chunk, which doubled the ingest cost).
+ * A deleted object keeps no keys: nothing should match it.
+ */
+async function writeMatchKeys(
+  ctx: IngestContext,
+  trx: Db,
+  entity: string,
+  changed: ReadonlyArray<{ p: Prepared; version: number; deleted: boolean }>,
+): Promise<void> {
+  const { caps } = ctx.store;
+  const existed = changed.filter((c) => c.version > 1).map((c) => c.p.recordId);
+  for (const part of chunk(existed, Math.floor(caps.maxParams / 2))) {
+    await trx.deleteFrom('match_keys').where('entity', '=', entity).where('record_id', 'in', part).execute();
+  }
+  const rows: Array<{ entity: string; rule: string; key: string; record_id: string }> = [];
+  for (const c of changed) {
+    if (c.deleted) continue;
+    for (const { rule, key } of matchKeysOf(entity, c.p.data))
+      rows.push({ entity, rule, key, record_id: c.p.recordId });
+  }
+  for (const part of chunk(rows, Math.floor(caps.maxParams / 5))) {
+    await executeBulk(trx, caps, 'ingest.match_keys', MATCH_KEY_COLUMNS, part, (values) =>
+      trx
+        .insertInto('match_keys')
+        .values(values)
+        .onConflict((oc) => oc.doNothing()),
+    );
+  }
 }
 
 /** Stores new versions, their history, the origin's link hash and the outbox rows. */

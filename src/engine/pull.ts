@@ -1,6 +1,8 @@
 import { configError } from '../core/errors.ts';
 import { ingest, loadCursor } from './ingest.ts';
+import { mapSourceItems } from './route-mapping.ts';
 import type { Runtime } from './runtime.ts';
+import { inSession } from './session-scope.ts';
 import { finishSession, startSession } from './sessions.ts';
 
 export interface PullStats {
@@ -9,6 +11,12 @@ export interface PullStats {
   updated: number;
   unchanged: number;
   invalid: number;
+  /** Left out by the source mapping's filter. */
+  filtered: number;
+  /** Matched to an existing record from another system (linked, not created). */
+  matched: number;
+  /** Held as possible duplicates until a person decides. */
+  held: number;
   batches: number;
 }
 
@@ -31,36 +39,62 @@ export async function runPull(
   const connector = runtime.connectors.get(source.system);
   if (!connector?.read)
     throw configError(`system ${source.system} cannot be read from (its connector has no reader)`);
-  const stats: PullStats = { read: 0, created: 0, updated: 0, unchanged: 0, invalid: 0, batches: 0 };
+  const stats: PullStats = {
+    read: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    invalid: 0,
+    filtered: 0,
+    matched: 0,
+    held: 0,
+    batches: 0,
+  };
   const errors: string[] = [];
   const sessionId = await startSession(
     runtime.store,
     { kind: 'pull', system: source.system, name: source.name, owner: runtime.owner },
     runtime.clock.now(),
   );
+  const mapping = runtime.sourceMappings.get(source.name);
+  const read = connector.read.bind(connector);
   try {
-    const cursor = options.full ? undefined : await loadCursor(runtime.store, source.name);
-    for await (const batch of connector.read({ source, cursor, full: options.full === true })) {
-      const result = await ingest(runtime.ingest, {
-        system: source.system,
-        entity: source.entity,
-        items: batch.items,
-        ...(batch.cursor === undefined ? {} : { cursor: { source: source.name, value: batch.cursor } }),
-      });
-      stats.batches++;
-      stats.read += result.received;
-      stats.created += result.created;
-      stats.updated += result.updated;
-      stats.unchanged += result.unchanged;
-      stats.invalid += result.invalid.length;
-      for (const bad of result.invalid) if (errors.length < 100) errors.push(bad.message);
-      options.onBatch?.(stats);
-    }
+    // Everything the connector requests during this pull is logged under the session.
+    await inSession(sessionId, async () => {
+      const cursor = options.full ? undefined : await loadCursor(runtime.store, source.name);
+      for await (const batch of read({ source, cursor, full: options.full === true })) {
+        let items = batch.items;
+        if (mapping) {
+          const mapped = await mapSourceItems(mapping, items);
+          items = mapped.items;
+          stats.read += mapped.skipped + mapped.invalid.length;
+          stats.filtered += mapped.skipped;
+          stats.invalid += mapped.invalid.length;
+          for (const bad of mapped.invalid) if (errors.length < 100) errors.push(bad.message);
+        }
+        const result = await ingest(runtime.ingest, {
+          system: source.system,
+          entity: source.entity,
+          items,
+          ...(batch.cursor === undefined ? {} : { cursor: { source: source.name, value: batch.cursor } }),
+        });
+        stats.batches++;
+        stats.read += result.received;
+        stats.created += result.created;
+        stats.updated += result.updated;
+        stats.unchanged += result.unchanged;
+        stats.invalid += result.invalid.length;
+        stats.matched += result.matched;
+        stats.held += result.held.length;
+        for (const bad of result.invalid) if (errors.length < 100) errors.push(bad.message);
+        options.onBatch?.(stats);
+      }
+    });
     await finishSession(
       runtime.store,
       sessionId,
       {
-        status: stats.invalid > 0 ? 'partial' : 'ok',
+        status: stats.invalid > 0 || stats.held > 0 ? 'partial' : 'ok',
         counts: { ...stats },
         ...(errors.length > 0 ? { error: errors.slice(0, 20).join('\n') } : {}),
       },

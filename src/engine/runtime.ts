@@ -7,11 +7,18 @@ import type { Connector } from '../core/connector.ts';
 import { createEntityRegistry, type EntityRegistry } from '../core/entities/index.ts';
 import { configError } from '../core/errors.ts';
 import { createHttpClient } from '../http/client.ts';
+import type { SourceMapping } from '../mapping/source.ts';
 import type { Store } from '../store/store.ts';
 import type { DeliveryContext, RouteRuntime } from './delivery.ts';
 import type { IngestContext, RouteTarget } from './ingest.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import {
+  buildRouteMapping,
+  buildSourceMapping,
+  type MappingSpecEntry,
+  recordMappingVersionsOf,
+} from './route-mapping.ts';
 import { routeReleaseAt } from './scheduler.ts';
 import { currentSessionId } from './session-scope.ts';
 
@@ -26,6 +33,10 @@ export interface Runtime {
   connectors: ReadonlyMap<string, Connector>;
   routes: RouteRuntime[];
   sources: SourceConfig[];
+  /** Compiled source mappings by source name (sources without one are absent). */
+  sourceMappings: ReadonlyMap<string, SourceMapping>;
+  /** Every mapping's effective content, for recordMappingVersions at start-up. */
+  mappingSpecs: readonly MappingSpecEntry[];
   ingest: IngestContext;
   delivery: DeliveryContext;
   close(): Promise<void>;
@@ -37,6 +48,13 @@ export interface RuntimeOptions {
   owner: string;
   clock?: Clock;
   log?: Logger;
+  /** obmen.yaml's folder: mapping and lookup files are relative to it (default: the cwd). */
+  configDir?: string;
+  /**
+   * Matching rules per entity before ingest (see IngestContext.matching). Default: on, with the
+   * built-in rules (counterparty, contact, product); `{ product: [] }` turns one entity off.
+   */
+  matching?: IngestContext['matching'];
 }
 
 export function retryPolicyOf(config: ObmenConfig): RetryPolicy {
@@ -87,9 +105,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     );
   }
 
+  const configDir = options.configDir ?? process.cwd();
+  const mappingSpecs: MappingSpecEntry[] = [];
   const routes: RouteRuntime[] = config.routes.map((route) => {
     const connector = connectors.get(route.target);
     if (!connector) throw configError(`route ${route.name}: target system "${route.target}" is not declared`);
+    const built = buildRouteMapping(route, connector, store, configDir);
+    if (built) mappingSpecs.push(built.entry);
     return {
       name: route.name,
       entity: route.entity,
@@ -97,8 +119,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       batchSize: route.batchSize,
       config: route,
       connector,
+      ...(built ? { mapping: built.mapping } : {}),
     };
   });
+  const sourceMappings = new Map<string, SourceMapping>();
+  for (const source of config.sources) {
+    const built = buildSourceMapping(source, connectors.get(source.system), store, configDir);
+    if (!built) continue;
+    sourceMappings.set(source.name, built.mapping);
+    mappingSpecs.push(built.entry);
+  }
   const routeTargets: RouteTarget[] = config.routes.map((route) => ({
     name: route.name,
     entity: route.entity,
@@ -112,6 +142,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     routes: routeTargets,
     historyVersions: config.database.historyVersions,
     clock,
+    matching: options.matching ?? true,
   };
   const delivery: DeliveryContext = {
     store,
@@ -134,6 +165,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     connectors,
     routes,
     sources: config.sources,
+    sourceMappings,
+    mappingSpecs,
     ingest,
     delivery,
     async close() {
@@ -143,4 +176,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       await Promise.all([...connectors.values()].map((c) => c.close().catch(() => {})));
     },
   };
+}
+
+/**
+ * Records the version of every mapping of the runtime (a change is logged with its diff and
+ * the replay hint). The runtime is built synchronously, so the CLI's start calls this once
+ * after createRuntime.
+ */
+export function recordMappingVersions(runtime: Runtime): ReturnType<typeof recordMappingVersionsOf> {
+  return recordMappingVersionsOf(runtime.store, runtime.mappingSpecs, runtime.log, runtime.clock.now());
 }

@@ -7,6 +7,7 @@ import { type ClaimedRow, releaseRows } from './outbox.ts';
 import { runPull } from './pull.ts';
 import { pruneOnce } from './retention.ts';
 import type { Runtime } from './runtime.ts';
+import { inSession } from './session-scope.ts';
 import { finishSession, startSession } from './sessions.ts';
 
 export interface DrainTotals extends BatchStats {
@@ -69,12 +70,14 @@ export async function drainRoute(
     let claimed = options.signal?.aborted ? [] : await claimBatch(ctx, route);
     while (claimed.length > 0) {
       ahead = options.signal?.aborted ? undefined : claimAhead();
-      const stats = await deliverClaimed(ctx, route, claimed);
       sessionId ??= await startSession(
         runtime.store,
         { kind: 'deliver', system: route.target, name: route.name, owner: runtime.owner },
         runtime.clock.now(),
       );
+      // The target's requests for this batch are logged under the delivery session.
+      const session = sessionId;
+      const stats = await inSession(session, () => deliverClaimed(ctx, route, claimed));
       add(totals, stats);
       options.onBatch?.(totals);
       await yieldToEventLoop();

@@ -99,8 +99,14 @@ export async function matchBeforeIngest(
   }
   if (decided.size === 0) return result;
 
-  // Records already holding an id of this system cannot take a second one.
-  const targets = [...new Set([...decided.values()].flatMap((d) => (d.kind === 'one' ? [d.recordId] : [])))];
+  // A record already holding an id of this system is another object of that system: two ids
+  // the source itself keeps apart (1C offers sharing their product's article, two CRM contacts
+  // with one phone) are never merged or held here — the duplicates report shows them instead.
+  const targets = [
+    ...new Set(
+      [...decided.values()].flatMap((d) => (d.kind === 'one' ? [d.recordId] : d.hits.map((h) => h.recordId))),
+    ),
+  ];
   const taken = new Set<string>();
   for (const part of chunk(targets, KEYS_PER_QUERY)) {
     const rows = await store.db
@@ -120,19 +126,22 @@ export async function matchBeforeIngest(
     const decision = decided.get(item.externalId);
     if (!decision || heldIds.has(item.externalId) || links.some((l) => l.externalId === item.externalId))
       continue;
-    if (decision.kind === 'one' && !taken.has(decision.recordId)) {
-      taken.add(decision.recordId);
-      links.push({ externalId: item.externalId, recordId: decision.recordId });
+    const all =
+      decision.kind === 'one' ? [{ recordId: decision.recordId, key: decision.key }] : decision.hits;
+    const hits = all.filter((h) => !taken.has(h.recordId));
+    if (hits.length === 0) continue; // only objects of this same system: a new object
+    if (hits.length === 1) {
+      const [hit] = hits as [{ recordId: string; key: string }];
+      taken.add(hit.recordId);
+      links.push({ externalId: item.externalId, recordId: hit.recordId });
       result.matched.push({
         externalId: item.externalId,
-        recordId: decision.recordId,
+        recordId: hit.recordId,
         rule: decision.rule,
-        key: decision.key,
+        key: hit.key,
       });
       continue;
     }
-    const hits =
-      decision.kind === 'one' ? [{ recordId: decision.recordId, key: decision.key }] : decision.hits;
     const names = await namesOf(
       store,
       entity,
@@ -207,10 +216,12 @@ async function lookupKeys(
             .where('entity', '=', entity)
             .where('rule', '=', rule)
             .where('key', 'in', part)
-            .orderBy('record_id')
             .execute();
     for (const row of rows) hits.set(row.key, [...(hits.get(row.key) ?? []), row.record_id]);
   }
+  // Sorted here, not in SQL: an ORDER BY record_id made SQLite scan the record index instead of
+  // looking the keys up (99 ms instead of 1 ms per 1,000 keys at 300k keys).
+  for (const ids of hits.values()) ids.sort();
   return hits;
 }
 

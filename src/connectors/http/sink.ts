@@ -72,6 +72,7 @@ function toWire(item: DeliveryItem): WireItem {
     version: item.version,
     hash: item.hash,
     deleted: item.deleted,
-    data: item.data,
+    // The route mapping's fields override the canonical ones, field by field.
+    data: item.fields ? { ...item.data, ...item.fields } : item.data,
   };
 }
