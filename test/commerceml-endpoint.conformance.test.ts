@@ -162,19 +162,16 @@ describe('CommerceML endpoint conformance: real 1C and Bitrix files over HTTP', 
     });
   }
 
-  test(
-    'with the default matching rules, offers with characteristics stay separate products',
-    async () => {
-      const files = fixtureSets()
-        .get('carono+php-commerceml')!
-        .filter((f) => !/orders/.test(f.name));
-      const obmen = await startObmen({ importStepSeconds: 1 });
-      try {
-        await runCatalogExchange({ client: obmen.client(), files });
-        assert.equal(await obmen.recordCount('product'), expectedCounts(files)['product']);
-      } finally {
-        await obmen.close();
-      }
-    },
-  );
+  test('with the default matching rules, offers with characteristics stay separate products', async () => {
+    const files = fixtureSets()
+      .get('carono+php-commerceml')!
+      .filter((f) => !/orders/.test(f.name));
+    const obmen = await startObmen({ importStepSeconds: 1 });
+    try {
+      await runCatalogExchange({ client: obmen.client(), files });
+      assert.equal(await obmen.recordCount('product'), expectedCounts(files)['product']);
+    } finally {
+      await obmen.close();
+    }
+  });
 });
