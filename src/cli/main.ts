@@ -36,7 +36,9 @@ const HELP = `obmen — exchange hub for 1C, 1C-Bitrix, Bitrix24 and more
 
 Usage: obmen <command> [options]
 
-  start [--role api|worker|scheduler]   run the hub (all roles by default)
+  start [--role api|worker|scheduler]   run the hub (all roles by default); without obmen.yaml: the demo
+  demo [--port N] [--goods N] [--no-faults]
+                                        obmen with emulated 1C, Bitrix24 and two shops (demo --help)
   worker                                deliver routes and run queued pulls
   sync <source> [--full]                pull one source now
   deliver <route>                       deliver everything due on a route now
@@ -240,6 +242,7 @@ async function runEmulator(name: string | undefined, argv: string[]): Promise<nu
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'emulate') return runEmulator(argv[1], argv.slice(2));
+  if (argv[0] === 'demo') return (await import('../demo/cli.ts')).runDemoCli(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -312,6 +315,11 @@ async function main(argv: string[]): Promise<number> {
         false,
       );
     case 'start':
+      // A fresh clone has no obmen.yaml: `npm start` then shows obmen working end to end.
+      if (!ctx.configPath && !process.env.OBMEN_DATABASE_URL && !values.role) {
+        out('no obmen.yaml here: starting the demo (obmen start --config FILE runs your own hub)');
+        return (await import('../demo/cli.ts')).runDemoCli(values.port ? ['--port', values.port] : []);
+      }
       return commandStart(ctx, values.role);
     case 'mapping': {
       if ((sub !== 'test' && sub !== 'history') || !arg)

@@ -44,7 +44,30 @@ export function newExchangeClient(settings: BitrixSiteSettings, ctx: ConnectorCo
   });
 }
 
-export async function sendPackage(
+/**
+ * One exchange per site at a time: a site's `mode=init` clears its upload folder, so a second
+ * package sent meanwhile (prices while products import) would lose the first one's files.
+ */
+const siteQueues = new Map<string, Promise<unknown>>();
+
+export function sendPackage(
+  client: ExchangeClient,
+  type: ExchangeType,
+  files: PackageFile[],
+  settings: BitrixSiteSettings,
+): Promise<PackageResult> {
+  const key = settings.exchangeUrl;
+  const previous = siteQueues.get(key) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(() => exchangeOnce(client, type, files, settings));
+  const tail = run.catch(() => {});
+  siteQueues.set(key, tail);
+  void tail.then(() => {
+    if (siteQueues.get(key) === tail) siteQueues.delete(key);
+  });
+  return run;
+}
+
+async function exchangeOnce(
   client: ExchangeClient,
   type: ExchangeType,
   files: PackageFile[],
