@@ -258,7 +258,10 @@ describe('valid configs', () => {
       systems: {},
       sources: [],
       routes: [],
+      matching: {},
       entities: [],
+      auth: { sessionTtl: '12h', maxLoginFailures: 10, loginWindow: '15m' },
+      alerts: { interval: '1m', repeatInterval: '1h', language: 'ru', channels: {}, rules: [] },
     });
   });
 
@@ -284,7 +287,8 @@ routes:
   const exampleEnv = {
     ONEC_LOGIN: 'obmen',
     ONEC_PASSWORD: 'onec-secret',
-    B24_WEBHOOK: 'b24-hook',
+    B24_WEBHOOK_CODE: 'b24-hook-code',
+    B24_ACCESS_TOKEN: 'b24-access',
     B24_CLIENT_ID: 'local.1',
     B24_CLIENT_SECRET: 'b24-secret',
     B24_REFRESH_TOKEN: 'b24-refresh',
@@ -520,9 +524,12 @@ describe('configJsonSchema', () => {
     assert.equal(schema.title, 'obmen.yaml');
     assert.equal(schema.type, 'object');
     assert.deepEqual(Object.keys(schema.properties!).sort(), [
+      'alerts',
       'api',
+      'auth',
       'database',
       'entities',
+      'matching',
       'retention',
       'retry',
       'routes',
