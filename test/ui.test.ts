@@ -17,6 +17,7 @@ import { createSecretBox } from '../src/core/secrets.ts';
 import { runPull } from '../src/engine/pull.ts';
 import { createRuntime, type Runtime } from '../src/engine/runtime.ts';
 import { drainRoute } from '../src/engine/worker.ts';
+import { createMappingApi } from '../src/mapping/api.ts';
 import { holdPossibleDuplicate, listHolds } from '../src/matching/holds.ts';
 import { upsertUser } from '../src/ops/auth/accounts.ts';
 import { openStore, type Store } from '../src/store/store.ts';
@@ -130,7 +131,12 @@ describe('dashboard in Chromium', { skip: missing ?? false }, () => {
         { name: 'erp-counterparties', system: 'erp', entity: 'counterparty' },
       ],
       routes: [
-        { name: 'products-to-shop', entity: 'product', target: 'shop' },
+        {
+          name: 'products-to-shop',
+          entity: 'product',
+          target: 'shop',
+          mapping: { fields: { TITLE: "name & ' (' & article & ')'" } },
+        },
         { name: 'counterparties-to-shop', entity: 'counterparty', target: 'shop' },
       ],
     });
@@ -147,6 +153,7 @@ describe('dashboard in Chromium', { skip: missing ?? false }, () => {
       runtime,
       secretBox: createSecretBox(randomBytes(32)),
       extraRoutes: [holdsRoutes],
+      mapping: createMappingApi({ config, store }),
     });
     await dashboardRoutes(app);
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -377,15 +384,15 @@ describe('dashboard in Chromium', { skip: missing ?? false }, () => {
     assert.match(await page.getByTestId('request-body').innerText(), /Чайник электрический/);
   });
 
-  test(
-    'mapping: view a route mapping and dry-run it on a record',
-    {
-      skip:
-        'no MappingApi implementation exists yet: GET /api/v1/mapping/:route answers 503 mapping_unavailable ' +
-        'until the mapping engine is attached through buildApi({ mapping }) (src/api/context.ts MappingApi)',
-    },
-    () => {},
-  );
+  test('mapping: view a route mapping and dry-run it on a sample', async () => {
+    await nav(ru['nav.mapping']).click();
+    await page.locator('select[name=mapping-route]').selectOption('products-to-shop');
+    await page.getByText('TITLE').first().waitFor();
+    await page.fill('textarea[name=sample]', JSON.stringify({ name: 'Чайник', article: 'A-1' }));
+    await page.getByRole('button', { name: ru['mapping.try'] }).click();
+    await page.getByText(ru['mapping.output']).waitFor();
+    await page.getByText('Чайник (A-1)').first().waitFor();
+  });
 
   test('switches to English and remembers the choice', async () => {
     await page.getByRole('button', { name: 'EN', exact: true }).click();
