@@ -14,11 +14,12 @@ const LOGIN = 'obmen';
 const PASSWORD = 'секрет';
 const CATALOG_ROUTES = ['product', 'price_type', 'price', 'stock'];
 
-function config(a: BitrixSite, b: BitrixSite) {
+function config(a: BitrixSite, b: BitrixSite, bOptions?: Record<string, unknown>) {
   const site = (s: BitrixSite) => ({
     kind: 'bitrix-site',
     url: s.url,
     credentials: { login: LOGIN, password: PASSWORD },
+    ...(s === b && bOptions ? { options: bOptions } : {}),
   });
   return hubConfig({
     systems: { onec: { kind: 'noop' }, 'shop-a': site(a), 'shop-b': site(b) },
@@ -91,6 +92,34 @@ forEachDialect('bitrix-site through the engine', (db) => {
         await b.close();
       }
     };
+
+  it('options.xmlIdFrom: a site 1C fed before keeps its elements, keyed by the 1C Ид', async () => {
+    const a = await startBitrixSite({ login: LOGIN, password: PASSWORD, importStepMs: 50 });
+    const b = await startBitrixSite({ login: LOGIN, password: PASSWORD, importStepMs: 50 });
+    const store = await db().open();
+    const hub = await createTestHub(store, config(a, b, { xmlIdFrom: 'onec' }));
+    try {
+      await ingestCatalog(hub);
+      await deliverCatalog(hub);
+      for (const i of [1, 2, 3]) {
+        const hubId = await hubIdOf(store, 'product', 'onec', `1c-${i}`);
+        assert.equal(b.state.products.get(`1c-${i}`)?.name, `Кроссовки ${i}`);
+        assert.equal(b.state.products.has(hubId), false, 'no element under the hub id');
+        assert.deepEqual(b.state.offers.get(`1c-${i}`)?.prices['retail'], {
+          value: 1000 * i,
+          currency: 'RUB',
+        });
+        assert.equal(await hubIdOf(store, 'product', 'shop-b', `1c-${i}`), hubId, 'the link is the 1C Ид');
+        // The site without the option still gets hub ids.
+        assert.equal(a.state.products.get(hubId)?.name, `Кроссовки ${i}`);
+      }
+    } finally {
+      await hub.close();
+      await store.close();
+      await a.close();
+      await b.close();
+    }
+  });
 
   it(
     'feeds two sites from canonical records; a second delivery with nothing changed writes nothing',

@@ -80,12 +80,43 @@ function orderForSite(item: DeliveryItem): CanonicalOrderForCml {
   };
 }
 
+/**
+ * A site 1C fed before obmen holds 1C's Ид as XML_ID: new objects take their id in
+ * `options.xmlIdFrom` (the mapping's XML_ID, when set, still wins), so the site updates its
+ * elements instead of getting a second copy of the catalog.
+ */
+async function withXmlIdFrom(deps: SinkDeps, entity: string, items: DeliveryItem[]): Promise<DeliveryItem[]> {
+  const from = deps.settings.xmlIdFrom;
+  const store = deps.ctx.store;
+  const wanted = items.filter((item) => !item.externalId && item.fields?.['XML_ID'] === undefined);
+  if (!from || !store || wanted.length === 0) return items;
+  const rows = await store.db
+    .selectFrom('links')
+    .select(['record_id', 'external_id'])
+    .where('entity', '=', entity)
+    .where('system', '=', from)
+    .where(
+      'record_id',
+      'in',
+      wanted.map((item) => item.recordId),
+    )
+    .execute();
+  const ids = new Map(rows.map((row) => [row.record_id, row.external_id]));
+  return items.map((item) => {
+    const id = ids.get(item.recordId);
+    return id && !item.externalId && item.fields?.['XML_ID'] === undefined
+      ? { ...item, fields: { ...item.fields, XML_ID: id } }
+      : item;
+  });
+}
+
 export async function writeToSite(
   deps: SinkDeps,
   route: RouteConfig,
-  items: DeliveryItem[],
+  given: DeliveryItem[],
 ): Promise<ItemOutcome[]> {
-  if (items.length === 0) return [];
+  if (given.length === 0) return [];
+  const items = await withXmlIdFrom(deps, route.entity, given);
   const { settings, written } = deps;
   const system = deps.ctx.systemName;
   const entity = route.entity;

@@ -34,6 +34,15 @@ export const bitrixSiteOptionsSchema = z
       .enum(['2.05', '3.1'])
       .default('3.1')
       .meta({ description: 'Orders XML sent back with statuses: 3.1 (<Контейнер>, module 6.5+) or 2.05' }),
+    xmlIdFrom: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          'System whose ids become the site XML_ID of objects the site has no link for yet, e.g. the 1C system that fed the site before obmen, so the site keeps its elements instead of getting duplicates',
+        examples: ['onec'],
+      }),
     catalogId: z
       .string()
       .min(1)
