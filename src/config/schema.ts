@@ -140,6 +140,14 @@ export const routeSchema = z
       .optional()
       .meta({ description: 'Mapping: inline, or a path to a YAML file (relative to obmen.yaml)' }),
     filter: z.string().optional().meta({ description: 'Which records go to this route (expression)' }),
+    ignoreRefs: z
+      .array(z.string().min(1))
+      .optional()
+      .meta({
+        description:
+          'Reference fields this route does not wait for, because the target does not use them (e.g. ["baseUnitId", "groupId"] for a target that takes units by code and has no groups); they reach the connector unresolved',
+        examples: [['baseUnitId', 'groupId']],
+      }),
     maxAttempts: z
       .number()
       .int()

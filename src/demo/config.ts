@@ -37,28 +37,16 @@ const SITE_CATALOG = ['product_group', 'product', 'price_type', 'warehouse', 'pr
 
 /**
  * The engine delivers an object only once every reference in it has an id in the target. 1C's
- * goods and prices refer to units (ЕдиницаИзмерения_Key, Упаковка_Key), which neither a
- * 1C-Bitrix site nor Bitrix24 takes as objects of their own, and to groups, which the Bitrix24
- * connector does not write. These source mappings keep the fields the targets use and leave
- * those references out — the way a user maps away what their targets cannot take. (The groups
- * still go to both sites as sections.)
+ * goods and prices refer to units and properties, which neither a 1C-Bitrix site nor Bitrix24
+ * takes as objects of their own, and to groups, which the Bitrix24 connector does not write:
+ * the routes say so with `ignoreRefs`, as a user would for such targets. (Groups still go to
+ * both sites as sections.)
  */
-const SOURCE_MAPPINGS: Record<string, unknown> = {
-  product: {
-    extends: 'none',
-    fields: {
-      name: 'name',
-      fullName: 'fullName',
-      article: 'article',
-      description: 'description',
-      deleted: 'deleted',
-    },
-  },
-  price: {
-    extends: 'none',
-    fields: { productId: 'productId', priceTypeId: 'priceTypeId', value: 'value', currency: 'currency' },
-  },
+const SITE_IGNORED_REFS: Record<string, string[]> = {
+  product: ['baseUnitId', 'properties[].propertyId'],
+  price: ['unitId'],
 };
+const B24_PRODUCT_IGNORED_REFS = ['groupId', 'baseUnitId', 'properties[].propertyId'];
 
 /**
  * The demo's obmen.yaml as a plain object: what a newcomer would write by hand for 1C (OData
@@ -88,7 +76,6 @@ export function demoConfigObject(
     entity,
     schedule: timing.catalogPoll,
     batchSize: 500,
-    ...(SOURCE_MAPPINGS[entity] ? { mapping: SOURCE_MAPPINGS[entity] } : {}),
   }));
 
   const site1Routes = SITE_CATALOG.map((entity) => ({
@@ -96,6 +83,7 @@ export function demoConfigObject(
     entity,
     target: 'shop',
     batchSize: 500,
+    ...(SITE_IGNORED_REFS[entity] ? { ignoreRefs: SITE_IGNORED_REFS[entity] } : {}),
   }));
   // The second shop differs by route settings: bigger packages on a fixed schedule (a site
   // that imports overnight in bulk), where the first shop gets every change as it comes.
@@ -105,6 +93,7 @@ export function demoConfigObject(
     target: 'outlet',
     schedule: timing.site2Schedule,
     batchSize: 1000,
+    ...(SITE_IGNORED_REFS[entity] ? { ignoreRefs: SITE_IGNORED_REFS[entity] } : {}),
   }));
 
   return {
@@ -166,7 +155,13 @@ export function demoConfigObject(
       ...site1Routes,
       ...site2Routes,
       { name: 'counterparties-to-b24', entity: 'counterparty', target: 'b24' },
-      { name: 'products-to-b24', entity: 'product', target: 'b24', batchSize: 500 },
+      {
+        name: 'products-to-b24',
+        entity: 'product',
+        target: 'b24',
+        batchSize: 500,
+        ignoreRefs: B24_PRODUCT_IGNORED_REFS,
+      },
       { name: 'orders-to-b24', entity: 'order', target: 'b24' },
       // Site buyers become 1C counterparties before their orders are written to 1C.
       { name: 'counterparties-to-ut', entity: 'counterparty', target: 'ut' },

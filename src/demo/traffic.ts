@@ -54,8 +54,7 @@ export async function pushCommercemlCatalog(
 ): Promise<{ goods: number; importCalls: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'obmen-demo-cml-'));
   try {
-    // No properties: the sites and Bitrix24 take no property objects, and a product referring
-    // to one could never be delivered there (see SOURCE_MAPPINGS in config.ts).
+    // No properties: the demo's catalog comes from the OData side; this push shows the protocol.
     const files = await generatePackage(dir, { goods, propertiesPerGood: 0, seed: 7 });
     const client = new ExchangeClient({ url: endpoint, login, password, signal });
     const result = await runCatalogExchange({ client, files, version: '2.08', finish: true });

@@ -241,7 +241,7 @@ async function writeClaimed(
       continue;
     }
     const data = JSON.parse(record.data) as Record<string, unknown>;
-    const refs = ctx.registry.refsOf(route.entity, data);
+    const refs = withoutIgnored(ctx.registry.refsOf(route.entity, data), route.config.ignoreRefs);
     pendingRefs.push({
       row,
       data,
@@ -463,4 +463,13 @@ async function closeDeliveredHolds(trx: Db, route: string, rows: readonly RowOut
       .where('record_id', 'in', part)
       .execute();
   }
+}
+
+/**
+ * References the route says its target does not use (`ignoreRefs`) are neither waited for nor
+ * queued; 'lines[2].productId' matches the declared 'lines[].productId'.
+ */
+function withoutIgnored<T extends { path: string }>(refs: T[], ignored: readonly string[] | undefined): T[] {
+  if (!ignored || ignored.length === 0) return refs;
+  return refs.filter((ref) => !ignored.includes(ref.path.replace(/\[\d+\]/g, '[]')));
 }
