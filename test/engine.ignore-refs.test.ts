@@ -38,7 +38,10 @@ forEachDialect('routes ignoring references their target does not use', (db) => {
     assert.equal(strict.delivered, 0);
     const [row] = await hub.outbox('products-strict');
     assert.equal(row?.state, 'failed');
-    assert.match(row?.last_error ?? '', /product_group \S+ \(field groupId\).*no route delivers product_group to shop/);
+    assert.match(
+      row?.last_error ?? '',
+      /product_group \S+ \(field groupId\).*no route delivers product_group to shop/,
+    );
 
     const lenient = await hub.deliver('products-lenient');
     assert.equal(lenient.delivered, 1);
