@@ -212,6 +212,16 @@ forEachDialect('bitrix-site through the engine', (db) => {
         .where('entity', '=', 'product')
         .execute();
       for (const line of order.lines) assert.ok(productIds.some((p) => p.id === line.productId));
+      // The buyer arrives with the order: the customer reference points at a stored counterparty.
+      const customerId = String(order['customerId']);
+      const buyer = await store.db
+        .selectFrom('records')
+        .select(['data'])
+        .where('entity', '=', 'counterparty')
+        .where('id', '=', customerId)
+        .executeTakeFirst();
+      assert.ok(buyer, `the buyer ${customerId} is a counterparty record`);
+      assert.ok((JSON.parse(buyer.data) as { name?: string }).name, 'the buyer has a name');
 
       // 1C changes the status (after matching, 1C knows the order, the buyer and the goods).
       const link = (entity: string, recordId: string, externalId: string) =>

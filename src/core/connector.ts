@@ -43,6 +43,11 @@ export interface SourceItem {
 
 export interface SourceBatch {
   items: SourceItem[];
+  /**
+   * Objects of other entities the items refer to and that only arrive with them (an order's
+   * buyer in a site's orders XML): ingested first, from the same system, so references resolve.
+   */
+  related?: Array<{ entity: string; items: SourceItem[] }>;
   /** Where to continue next time; saved only after the batch is ingested. */
   cursor?: string;
 }

@@ -72,6 +72,15 @@ export async function runPull(
           stats.invalid += mapped.invalid.length;
           for (const bad of mapped.invalid) if (errors.length < 100) errors.push(bad.message);
         }
+        for (const related of batch.related ?? []) {
+          const stored = await ingest(runtime.ingest, {
+            system: source.system,
+            entity: related.entity,
+            items: related.items,
+          });
+          stats.invalid += stored.invalid.length;
+          for (const bad of stored.invalid) if (errors.length < 100) errors.push(bad.message);
+        }
         const result = await ingest(runtime.ingest, {
           system: source.system,
           entity: source.entity,

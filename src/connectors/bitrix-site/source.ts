@@ -42,12 +42,16 @@ export async function* readOrders(
   const dir = join(tmpdir(), `obmen-bitrix-orders-${randomUUID()}`);
   await mkdir(dir, { recursive: true });
   const orders: SourceItem[] = [];
+  // Buyers come only inside the orders XML: they go with their orders so the hub knows them.
+  const buyers = new Map<string, SourceItem>();
   const problems: string[] = [];
   try {
     const path = join(dir, 'orders.xml');
     await writeFile(path, xml);
     for await (const event of parseCommerceMl(path, { signal: ctx.signal, fileLabel: 'orders.xml' })) {
       if (event.kind === 'item' && event.entity === 'order') orders.push(event.item);
+      else if (event.kind === 'item' && event.entity === 'counterparty')
+        buyers.set(event.item.externalId, event.item);
       else if (event.kind === 'itemError' && event.entity === 'order') problems.push(event.message);
     }
   } catch (error) {
@@ -60,7 +64,14 @@ export async function* readOrders(
   }
   const size = Math.max(1, request.source.batchSize);
   for (let at = 0; at < orders.length; at += size) {
-    yield { items: orders.slice(at, at + size) };
+    const items = orders.slice(at, at + size);
+    const theirBuyers = [
+      ...new Set(items.map((order) => (order.data as { customerId?: unknown }).customerId)),
+    ].flatMap((id) => (typeof id === 'string' && buyers.has(id) ? [buyers.get(id)!] : []));
+    yield {
+      items,
+      ...(theirBuyers.length > 0 ? { related: [{ entity: 'counterparty', items: theirBuyers }] } : {}),
+    };
   }
   // Every batch above is ingested by now (see the note at the top).
   if (problems.length > 0) {
