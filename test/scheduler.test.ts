@@ -233,6 +233,12 @@ forEachDialect('scheduler', (db) => {
         await waitTicks(seen + 3);
       }
       assert.equal(ticks.filter((n) => n > 0).length, 1, `ticks ${ticks}`);
+      // The one that ticks is the one that says it leads: alerts run only there.
+      const leading = schedulers.map((s) => s.isLeader());
+      assert.deepEqual(
+        leading,
+        ticks.map((n) => n > 0),
+      );
       const all = await jobs(storeA);
       assert.deepEqual(
         all.map((j) => j.run_after),
@@ -240,6 +246,11 @@ forEachDialect('scheduler', (db) => {
       );
     } finally {
       for (const s of schedulers) await s.stop();
+      assert.deepEqual(
+        schedulers.map((s) => s.isLeader()),
+        [false, false],
+        'a stopped scheduler leads nothing',
+      );
       await storeA.close();
       if (storeB !== storeA) await storeB.close();
     }

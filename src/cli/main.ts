@@ -183,7 +183,16 @@ async function commandStart(ctx: Context, roleArg: string | undefined): Promise<
       stops.push(() => scheduler.stop());
       const holds = holdsFromStore(runtime.store);
       tasks.push(
-        runAlertsLoop({ store: runtime.store, config: runtime.config, holds, logger: runtime.log }, signal),
+        runAlertsLoop(
+          {
+            store: runtime.store,
+            config: runtime.config,
+            holds,
+            logger: runtime.log,
+            isLeader: scheduler.isLeader,
+          },
+          signal,
+        ),
       );
     }
     if (roles.has('worker')) {

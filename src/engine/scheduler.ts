@@ -39,6 +39,8 @@ export interface Scheduler {
   /** Runs its own leader election and ticks while leader. */
   start(): void;
   stop(): Promise<void>;
+  /** Whether this process leads now: singleton work (alerts) runs only here. */
+  isLeader(): boolean;
 }
 
 interface Timed {
@@ -66,6 +68,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     options.onTick?.();
   }
 
+  let leading = () => false;
+
   async function loop(signal: AbortSignal): Promise<void> {
     const leadership = startLeaderElection(store, {
       name: 'scheduler',
@@ -73,6 +77,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       clock,
       logger: options.logger,
     });
+    leading = () => leadership.isLeader();
     try {
       while (!signal.aborted) {
         if (leadership.isLeader()) {
@@ -85,12 +90,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await systemClock.sleep(tickMs, signal);
       }
     } finally {
+      leading = () => false;
       await leadership.stop();
     }
   }
 
   return {
     tick,
+    isLeader: () => leading(),
     start() {
       if (running) return;
       const stop = new AbortController();

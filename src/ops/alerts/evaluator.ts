@@ -18,6 +18,8 @@ export interface AlertContext {
   /** Channels to use instead of the configured ones' defaults (tests pass their own fetch). */
   channels?: Channel[];
   logger?: Pick<Logger, 'warn' | 'error'>;
+  /** Evaluate only while this returns true (the scheduler's leadership), so several schedulers send one alert. */
+  isLeader?: () => boolean;
 }
 
 export interface AlertRunResult {
@@ -162,12 +164,12 @@ function resolvedFrom(finding: Finding, firingText: string, lang: 'ru' | 'en', a
   };
 }
 
-/** Runs the evaluator every `alerts.interval` until the signal aborts; run it in one process (the scheduler's). */
+/** Runs the evaluator every `alerts.interval` until the signal aborts, while `isLeader` says so. */
 export async function runAlertsLoop(ctx: AlertContext, signal: AbortSignal): Promise<void> {
   const intervalMs = Math.max(1000, parseDuration(ctx.config.alerts.interval));
   while (!signal.aborted) {
     try {
-      await runAlertsOnce(ctx);
+      if (ctx.isLeader?.() ?? true) await runAlertsOnce(ctx);
     } catch (error) {
       ctx.logger?.error({ err: error }, 'alert evaluation failed');
     }
