@@ -2,9 +2,6 @@ import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { holdsRoutes } from '../api/routes/holds.ts';
-import { buildApi } from '../api/server.ts';
-import { dashboardRoutes } from '../api/static.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 import { loadConfig, redactConfig } from '../config/load.ts';
 import type { ObmenConfig } from '../config/schema.ts';
@@ -17,19 +14,17 @@ import { runPull } from '../engine/pull.ts';
 import { listFailures, queueDepth } from '../engine/queries.ts';
 import { retryMissingValueHold } from '../engine/route-mapping.ts';
 import { createRuntime, type Runtime, recordMappingVersions } from '../engine/runtime.ts';
-import { createScheduler } from '../engine/scheduler.ts';
 import { failStaleSessions } from '../engine/sessions.ts';
 import { drainRoute, runWorker } from '../engine/worker.ts';
-import { createMappingApi, routeMappingName } from '../mapping/api.ts';
+import { routeMappingName } from '../mapping/api.ts';
 import { formatMappingTest, runMappingTest } from '../mapping/test-run.ts';
 import { formatMappingVersions, listMappingVersions } from '../mapping/versions.ts';
 import { duplicatesReport, formatDuplicatesReport } from '../matching/duplicates.ts';
 import { listHolds, resolveHold } from '../matching/holds.ts';
-import { runAlertsLoop } from '../ops/alerts/evaluator.ts';
-import { holdsFromStore } from '../ops/alerts/holds.ts';
 import { ensureAdminFromEnv, runUserCli } from '../ops/auth/cli.ts';
 import { applySystemOverrides, loadSystemOverrides } from '../ops/settings/overrides.ts';
 import { migrate, openStore, type Store } from '../store/store.ts';
+import { type HubRole, startHub } from './hub.ts';
 import { createProgress } from './progress.ts';
 
 const HELP = `obmen — exchange hub for 1C, 1C-Bitrix, Bitrix24 and more
@@ -147,69 +142,19 @@ async function commandStart(ctx: Context, roleArg: string | undefined): Promise<
   }
   return withRuntime(ctx, [...roles].join('+'), async (runtime, box) => {
     const signal = stopSignal();
-    const tasks: Array<Promise<unknown>> = [];
-    const stops: Array<() => Promise<void>> = [];
     await failStaleSessions(runtime.store, runtime.clock.now() - 10 * 60_000).catch(() => 0);
     if (roles.has('api')) {
       const admin = await ensureAdminFromEnv(runtime.store);
       if (admin) out(`admin user ${admin} created from OBMEN_ADMIN_LOGIN`);
-      const app = await buildApi({
-        store: runtime.store,
-        config: runtime.config,
-        logger: false,
-        secretBox: box,
-        runtime,
-        extraRoutes: [holdsRoutes],
-        mapping: createMappingApi({
-          config: runtime.config,
-          store: runtime.store,
-          configDir: configDir(ctx),
-        }),
-      });
-      for (const connector of runtime.connectors.values()) await connector.mountInbound?.(app, runtime);
-      await dashboardRoutes(app);
-      const address = await app.listen({ host: runtime.config.api.host, port: runtime.config.api.port });
-      out(`obmen API and dashboard on ${address} (database: ${runtime.store.location})`);
-      stops.push(() => app.close());
     }
-    if (roles.has('scheduler')) {
-      const scheduler = createScheduler({
-        store: runtime.store,
-        config: runtime.config,
-        owner: runtime.owner,
-        logger: runtime.log,
-      });
-      scheduler.start();
-      stops.push(() => scheduler.stop());
-      const holds = holdsFromStore(runtime.store);
-      tasks.push(
-        runAlertsLoop(
-          {
-            store: runtime.store,
-            config: runtime.config,
-            holds,
-            logger: runtime.log,
-            isLeader: scheduler.isLeader,
-          },
-          signal,
-        ),
-      );
-    }
-    if (roles.has('worker')) {
-      tasks.push(
-        runWorker(runtime, {
-          signal,
-          onError: (error, where) => runtime.log.error({ err: error, where }, 'worker error'),
-        }),
-      );
-    }
+    const hub = await startHub(runtime, { roles: roles as Set<HubRole>, box, configDir: configDir(ctx) });
+    if (hub.address) out(`obmen API and dashboard on ${hub.address} (database: ${runtime.store.location})`);
     out(
       `obmen running (${[...roles].join(', ')}); ${ctx.configPath ?? 'no obmen.yaml: empty configuration'}. Ctrl-C stops.`,
     );
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     out('stopping…');
-    await Promise.all(tasks);
-    for (const stop of stops) await stop();
+    await hub.stop();
     return 0;
   });
 }
