@@ -185,7 +185,7 @@ export const entityOwnershipSchema = z
         examples: [{ ut: ['name', 'fullName', 'inn', 'kpp', 'addresses'], crm: ['phones', 'emails'] }],
       }),
     unowned: z
-      .enum(UNOWNED_POLICIES, { error: `must be one of ${UNOWNED_POLICIES.join(', ')}` })
+      .enum(UNOWNED_POLICIES)
       .default('any')
       .meta({
         description:
