@@ -33,6 +33,19 @@ export function multiField(
 }
 
 /**
+ * Multi-field values as canonical phones/e-mails. WORK, the kind multiField gives a value that
+ * came without one, reads as no kind, so a value obmen wrote comes back exactly as it was sent
+ * (otherwise every phone from 1C would return from Bitrix24 as a change, a new version).
+ */
+export function fromMultiField(values: unknown): Array<{ value: string; type?: string }> {
+  if (!Array.isArray(values)) return [];
+  return (values as Array<{ VALUE?: unknown; VALUE_TYPE?: unknown }>).map((m) => {
+    const type = String(m.VALUE_TYPE ?? '').toLowerCase();
+    return type && type !== 'work' ? { value: String(m.VALUE), type } : { value: String(m.VALUE) };
+  });
+}
+
+/**
  * Writes contacts or companies: find each object (known id → ORIGIN_ID → duplicate search by
  * phone/e-mail), then add or update in batches, with its requisite (INN/KPP) in the same batch
  * through a $result reference. An update sends multi-fields only when nothing of them exists
