@@ -184,13 +184,10 @@ export const entityOwnershipSchema = z
           'System name → the canonical fields (top level) it owns. A non-owner never changes them in the hub, and the hub leaves them out of updates to their owner',
         examples: [{ ut: ['name', 'fullName', 'inn', 'kpp', 'addresses'], crm: ['phones', 'emails'] }],
       }),
-    unowned: z
-      .enum(UNOWNED_POLICIES)
-      .default('any')
-      .meta({
-        description:
-          'Fields nobody owns: "any" (default) takes every change as it arrives; "newest" is last-writer-wins by the systems\' own change times: a change older than the stored one from another system is ignored and counted as stale',
-      }),
+    unowned: z.enum(UNOWNED_POLICIES).default('any').meta({
+      description:
+        'Fields nobody owns: "any" (default) takes every change as it arrives; "newest" is last-writer-wins by the systems\' own change times: a change older than the stored one from another system is ignored and counted as stale',
+    }),
   })
   .strict();
 
