@@ -346,14 +346,16 @@ async function ingestChunk(
     );
     const changed: Array<{ p: Prepared; json: string; hash: string; version: number; deleted: boolean }> = [];
     // Two-way sync: fields another system owns keep their stored values (engine/ownership.ts).
-    const merge = await ownershipMerger(
-      trx,
-      ctx.ownership,
-      entity,
-      system,
-      prepared.filter((p) => current.get(p.item.externalId)?.version != null).map((p) => p.recordId),
-      maxIn,
-    );
+    const merge = ctx.ownership?.has(entity)
+      ? await ownershipMerger(
+          trx,
+          ctx.ownership,
+          entity,
+          system,
+          prepared.filter((p) => current.get(p.item.externalId)?.version != null).map((p) => p.recordId),
+          maxIn,
+        )
+      : undefined;
     for (let i = 0; i < prepared.length; i++) {
       const p = prepared[i]!;
       const deleted = p.item.deleted === true;
