@@ -11,6 +11,18 @@ import { forEachDialect } from './support/stores.ts';
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 
+/** 1C's counterparty as 1C sends it on every poll (with the phone 1C still has). */
+const FROM_UT = {
+  externalId: 'ut-1',
+  data: {
+    kind: 'company',
+    name: 'ООО Ромашка',
+    fullName: 'Общество с ограниченной ответственностью «Ромашка»',
+    inn: '7707083893',
+    phones: [{ value: '+7 495 000-00-01' }],
+  },
+};
+
 /** What the engine hands to a target's connector (the connectors' own handling is tested over HTTP). */
 const handed: DeliveryItem[] = [];
 registerConnector({
@@ -80,18 +92,7 @@ forEachDialect('field ownership and last-writer-wins in the engine', (db) => {
     (await store.db.selectFrom('record_history').select('version').where('id', '=', id).execute()).length;
 
   test("a non-owner's values never win; an echo of unchanged owned fields makes no version", async () => {
-    const first = await hub.ingest('ut', 'counterparty', [
-      {
-        externalId: 'ut-1',
-        data: {
-          kind: 'company',
-          name: 'ООО Ромашка',
-          fullName: 'Общество с ограниченной ответственностью «Ромашка»',
-          inn: '7707083893',
-          phones: [{ value: '+7 495 000-00-01' }],
-        },
-      },
-    ]);
+    const first = await hub.ingest('ut', 'counterparty', [FROM_UT]);
     const id = first.records[0]!.recordId;
     // Bitrix24 knows the company under its own id (linked by matching or an earlier delivery).
     await store.db
@@ -145,18 +146,7 @@ forEachDialect('field ownership and last-writer-wins in the engine', (db) => {
     assert.equal(after.origin, 'crm');
 
     // 1C sends its unchanged object again (with its old phone): nothing it owns changed, no version.
-    const poll = await hub.ingest('ut', 'counterparty', [
-      {
-        externalId: 'ut-1',
-        data: {
-          kind: 'company',
-          name: 'ООО Ромашка',
-          fullName: 'Общество с ограниченной ответственностью «Ромашка»',
-          inn: '7707083893',
-          phones: [{ value: '+7 495 000-00-01' }],
-        },
-      },
-    ]);
+    const poll = await hub.ingest('ut', 'counterparty', [FROM_UT]);
     assert.equal(poll.unchanged, 1);
     assert.equal(await versions(id), 2);
   });
