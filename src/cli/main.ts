@@ -354,7 +354,7 @@ async function main(argv: string[]): Promise<number> {
         });
         const s = result.stats;
         progress.finish(
-          `${s.read} read, ${s.created} new, ${s.updated} changed, ${s.unchanged} unchanged, ${s.invalid} invalid (session ${result.sessionId})`,
+          `${s.read} read, ${s.created} new, ${s.updated} changed, ${s.unchanged} unchanged${s.stale > 0 ? `, ${s.stale} stale (older than the hub's)` : ''}, ${s.invalid} invalid (session ${result.sessionId})`,
         );
         for (const error of result.errors.slice(0, 20)) out(`  ! ${error}`);
         return s.invalid > 0 ? 2 : 0;

@@ -171,6 +171,35 @@ export const customEntitySchema = z
   })
   .strict();
 
+/** How fields that no system owns are decided (`ownership.<entity>.unowned`). */
+export const UNOWNED_POLICIES = ['any', 'newest'] as const;
+
+export const entityOwnershipSchema = z
+  .object({
+    owners: z
+      .record(z.string(), z.array(z.string().min(1)).min(1))
+      .default({})
+      .meta({
+        description:
+          'System name → the canonical fields (top level) it owns. A non-owner never changes them in the hub, and the hub leaves them out of updates to their owner',
+        examples: [{ ut: ['name', 'fullName', 'inn', 'kpp', 'addresses'], crm: ['phones', 'emails'] }],
+      }),
+    unowned: z.enum(UNOWNED_POLICIES).default('any').meta({
+      description:
+        'Fields nobody owns: "any" (default) takes every change as it arrives; "newest" is last-writer-wins by the systems\' own change times: a change older than the stored one from another system is ignored and counted as stale',
+    }),
+  })
+  .strict();
+
+export const ownershipSchema = z
+  .record(z.string(), entityOwnershipSchema)
+  .default({})
+  .meta({
+    description:
+      'Two-way sync per entity: which system owns which fields, and how the other fields are decided (default: every change wins as it arrives)',
+    examples: [{ counterparty: { owners: { ut: ['name', 'inn', 'kpp'], crm: ['phones', 'emails'] } } }],
+  });
+
 export const configSchema = z
   .object({
     database: z
@@ -418,6 +447,7 @@ export const configSchema = z
       .default([])
       .meta({ description: 'What obmen delivers: one entity to one target system' }),
     matching: matchingConfigSchema,
+    ownership: ownershipSchema,
     entities: z
       .array(customEntitySchema)
       .default([])
@@ -431,3 +461,5 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
 export type CustomEntityConfig = z.infer<typeof customEntitySchema>;
+export type OwnershipConfig = z.infer<typeof ownershipSchema>;
+export type EntityOwnershipConfig = z.infer<typeof entityOwnershipSchema>;

@@ -1,4 +1,5 @@
 import { CANONICAL_ENTITIES } from '../core/entities/index.ts';
+import { canonicalFields } from '../engine/ownership.ts';
 import { parseRate } from '../engine/rate-limiter-state.ts';
 import { formatPath } from './env.ts';
 import type { LimitsConfig, ObmenConfig } from './schema.ts';
@@ -148,6 +149,51 @@ function checkSchedule(text: string, path: PropertyKey[], allowOnChange: boolean
   }
 }
 
+/**
+ * `ownership:` names known entities, declared systems and the entity's own top-level fields,
+ * and gives each field one owner.
+ */
+function checkOwnership(
+  config: ObmenConfig,
+  systems: string[],
+  entities: readonly string[],
+  issues: string[],
+): void {
+  for (const [entity, rules] of Object.entries(config.ownership)) {
+    checkEntityRef(entity, ['ownership', entity], entities, issues);
+    const known = canonicalFields(entity);
+    const ownerOf = new Map<string, string>();
+    for (const [system, fields] of Object.entries(rules.owners)) {
+      const at = ['ownership', entity, 'owners', system];
+      checkSystemRef(system, at, systems, issues);
+      fields.forEach((field, index) => {
+        const where = formatPath([...at, index]);
+        if (/[.[\]]/.test(field)) {
+          const top = field.split(/[.[]/)[0];
+          issues.push(
+            `${where}: "${field}" is a nested path; ownership is per top-level field, so write "${top}" (it covers everything inside)`,
+          );
+          return;
+        }
+        if (known && !known.includes(field)) {
+          issues.push(
+            `${where}: ${entity} has no field "${field}"${didYouMean(field, known)} (fields: ${known.join(', ')})`,
+          );
+          return;
+        }
+        const owner = ownerOf.get(field);
+        if (owner !== undefined && owner !== system) {
+          issues.push(
+            `${where}: "${field}" is already owned by ${owner}; a field has one owner, so remove it from one of the two lists`,
+          );
+          return;
+        }
+        ownerOf.set(field, system);
+      });
+    }
+  }
+}
+
 /** Semantic issues of a config that already passed the zod schema; empty when valid. */
 export function validateConfig(config: ObmenConfig): string[] {
   const issues: string[] = [];
@@ -196,6 +242,7 @@ export function validateConfig(config: ObmenConfig): string[] {
     checkSchedule(route.schedule, ['routes', index, 'schedule'], true, issues);
   });
   checkUniqueNames(config.routes, 'routes', issues);
+  checkOwnership(config, systems, entities, issues);
 
   return issues;
 }

@@ -23,6 +23,11 @@ export interface DeliveryItem {
    * the connector merges them over its own default conversion, field by field.
    */
   fields?: Record<string, unknown>;
+  /**
+   * Canonical fields the target system owns (`ownership:`): an update leaves them out, so a value
+   * the target changed while this write was under way is not overwritten. A create sends them.
+   */
+  ownedFields?: readonly string[];
 }
 
 /** The outcome of one item of a batch: a sink reports every item, never only the batch. */

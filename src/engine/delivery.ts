@@ -18,6 +18,7 @@ import {
   type RowOutcome,
   wakeWaiting,
 } from './outbox.ts';
+import { fieldsOwnedBy, type Ownership } from './ownership.ts';
 import { decideRetry, type RetryPolicy } from './retry-policy.ts';
 
 /** A configured route with its live connector. */
@@ -45,6 +46,8 @@ export interface DeliveryContext {
   /** How soon a waiting row is checked again if nothing wakes it earlier. */
   waitRecheckMs?: number;
   log?: Logger;
+  /** Field ownership per entity: items tell the target's connector which fields it owns. */
+  ownership?: Ownership;
 }
 
 export interface BatchStats {
@@ -323,6 +326,7 @@ async function writeClaimed(
     : toWrite;
   if (sending.length === 0) return out;
 
+  const ownedFields = fieldsOwnedBy(ctx.ownership, route.entity, route.target);
   const items: DeliveryItem[] = sending.map(({ row, record, fields, externalId }) => ({
     recordId: row.recordId,
     entity: route.entity,
@@ -332,6 +336,7 @@ async function writeClaimed(
     deleted: record.deleted,
     externalId: targetLinks.get(row.recordId)?.externalId ?? externalId,
     ...(fields ? { fields } : {}),
+    ...(ownedFields ? { ownedFields } : {}),
   }));
   let results: ItemOutcome[];
   try {

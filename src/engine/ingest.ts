@@ -11,6 +11,7 @@ import { type BulkColumns, executeBulk } from './bulk.ts';
 import { chunk, yieldToEventLoop } from './chunks.ts';
 import { upsertLinks } from './links.ts';
 import { type MarkRow, markPending } from './outbox.ts';
+import { type Ownership, ownershipMerger } from './ownership.ts';
 
 /** A route as ingest sees it: which entity it consumes, where it goes, when rows become due. */
 export interface RouteTarget {
@@ -34,6 +35,8 @@ export interface IngestContext {
    * turns one off). Off when absent.
    */
   matching?: boolean | Readonly<Record<string, readonly MatchRule[]>>;
+  /** Field ownership and last-writer-wins per entity (engine/ownership.ts); off when absent. */
+  ownership?: Ownership;
 }
 
 export interface IngestRequest {
@@ -50,6 +53,11 @@ export interface IngestResult {
   created: number;
   updated: number;
   unchanged: number;
+  /**
+   * Older than what the hub holds from another system (`unowned: newest`): the changes were
+   * ignored, so nothing was written for them. Not counted in `unchanged`.
+   */
+  stale: number;
   /** Items that did not pass validation: nothing was written for them, the rest went on. */
   invalid: Array<{ externalId: string; message: string }>;
   /** hub id of every valid item, in input order (duplicates coalesced: last one wins). */
@@ -105,6 +113,7 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
     created: 0,
     updated: 0,
     unchanged: 0,
+    stale: 0,
     invalid: [],
     records: [],
     matched: 0,
@@ -336,20 +345,36 @@ async function ingestChunk(
       maxIn,
     );
     const changed: Array<{ p: Prepared; json: string; hash: string; version: number; deleted: boolean }> = [];
+    // Two-way sync: fields another system owns keep their stored values (engine/ownership.ts).
+    const merge = ctx.ownership?.has(entity)
+      ? await ownershipMerger(
+          trx,
+          ctx.ownership,
+          entity,
+          system,
+          prepared.filter((p) => current.get(p.item.externalId)?.version != null).map((p) => p.recordId),
+          maxIn,
+        )
+      : undefined;
     for (let i = 0; i < prepared.length; i++) {
       const p = prepared[i]!;
       const deleted = p.item.deleted === true;
       const before = current.get(p.item.externalId);
       const exists = before?.version != null;
+      let content = emptyDelete(p.item) ? undefined : mapped(p.data, refsOf[i]!).data;
+      const merged = content && merge?.(p.recordId, content, p.item.sourceUpdatedAt);
+      if (merged) {
+        content = p.data = merged.data;
+        p.item = { ...p.item, sourceUpdatedAt: merged.sourceUpdatedAt };
+      }
       // A deletion without content keeps the last known content.
-      const json = emptyDelete(p.item)
-        ? (keptData.get(p.recordId) ?? '{}')
-        : stableStringify(mapped(p.data, refsOf[i]!).data);
+      const json = content ? stableStringify(content) : (keptData.get(p.recordId) ?? '{}');
       const hash = contentHash(json, deleted);
       const same = exists && before.hash === hash;
       reported[p.at] = { externalId: p.item.externalId, recordId: p.recordId, changed: !same };
       if (same) {
-        result.unchanged++;
+        if (merged?.stale) result.stale++;
+        else result.unchanged++;
         continue;
       }
       if (exists) result.updated++;

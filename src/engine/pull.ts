@@ -10,6 +10,8 @@ export interface PullStats {
   created: number;
   updated: number;
   unchanged: number;
+  /** Older than the hub's state from another system (last-writer-wins): ignored. */
+  stale: number;
   invalid: number;
   /** Left out by the source mapping's filter. */
   filtered: number;
@@ -44,6 +46,7 @@ export async function runPull(
     created: 0,
     updated: 0,
     unchanged: 0,
+    stale: 0,
     invalid: 0,
     filtered: 0,
     matched: 0,
@@ -92,6 +95,7 @@ export async function runPull(
         stats.created += result.created;
         stats.updated += result.updated;
         stats.unchanged += result.unchanged;
+        stats.stale += result.stale;
         stats.invalid += result.invalid.length;
         stats.matched += result.matched;
         stats.held += result.held.length;

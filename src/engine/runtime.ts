@@ -11,6 +11,7 @@ import type { SourceMapping } from '../mapping/source.ts';
 import type { Store } from '../store/store.ts';
 import type { DeliveryContext, RouteRuntime } from './delivery.ts';
 import type { IngestContext, RouteTarget } from './ingest.ts';
+import { compileOwnership } from './ownership.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import {
@@ -136,6 +137,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     releaseAt: (now) => routeReleaseAt(store, route, now),
   }));
 
+  const ownership = compileOwnership(config.ownership);
   const ingest: IngestContext = {
     store,
     registry,
@@ -143,6 +145,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     historyVersions: config.database.historyVersions,
     clock,
     matching: options.matching ?? true,
+    ownership,
   };
   const delivery: DeliveryContext = {
     store,
@@ -153,6 +156,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     retry: retryPolicyOf(config),
     routes,
     log,
+    ownership,
   };
   let closed = false;
   return {

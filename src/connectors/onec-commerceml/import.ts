@@ -53,6 +53,7 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
     created: 0,
     updated: 0,
     unchanged: 0,
+    stale: 0,
     matched: 0,
     held: 0,
     invalid: 0,
@@ -74,6 +75,7 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
     counts['created']! += result.created;
     counts['updated']! += result.updated;
     counts['unchanged']! += result.unchanged;
+    counts['stale']! += result.stale;
     counts['invalid']! += result.invalid.length;
     // Matching rules linked new objects to existing records, or held possible duplicates for a person.
     counts['matched']! += result.matched ?? 0;

@@ -81,6 +81,7 @@ async function writeOne(
   };
   let ref = isGuid(item.externalId) ? item.externalId : undefined;
   if (!ref) ref = await lookup(client, resource, entitySet, options, body);
+  const update = withoutOwned(resource, item, body);
 
   if (item.deleted) {
     // DELETE in 1C removes the object physically; a deletion mark is what 1C users expect.
@@ -88,9 +89,10 @@ async function writeOne(
     await client.save('PATCH', entityPath(entitySet, ref), { DeletionMark: true }, entitySet);
     return ref;
   }
-  if (ref) {
+  // When every field written is 1C's own, an update has nothing to send: no request at all.
+  if (ref && Object.keys(update).length > 0) {
     try {
-      await client.save('PATCH', entityPath(entitySet, ref), body, entitySet);
+      await client.save('PATCH', entityPath(entitySet, ref), update, entitySet);
     } catch (error) {
       // Deleted in 1C for good (DELETE, or "Удаление помеченных"): write it anew.
       if (!(error instanceof ObmenError) || error.code !== 'ODATA_9') throw error;
@@ -116,6 +118,24 @@ async function writeOne(
     );
   }
   return ref;
+}
+
+/**
+ * The update body without the fields 1C owns (DeliveryItem.ownedFields), so a change made in 1C
+ * while this write was under way is not overwritten; a create still sends the whole body. The
+ * mapping's own fields are sent as written.
+ */
+function withoutOwned(
+  resource: OnecResource,
+  item: DeliveryItem,
+  body: Record<string, unknown>,
+): Record<string, unknown> {
+  if (!item.ownedFields?.length || !resource.onecFieldsOf) return body;
+  const kept = { ...(item.fields ?? {}) };
+  const update = { ...body };
+  for (const field of resource.onecFieldsOf(item.ownedFields, item.data))
+    if (!(field in kept)) delete update[field];
+  return update;
 }
 
 /** The Ref_Key of an object an earlier attempt (or a person) already made, by the match fields. */

@@ -1,7 +1,7 @@
 import type { DeliveryItem, SourceItem } from '../../../core/connector.ts';
 import type { ResourceContext } from './common.ts';
 import { merged, str } from './common.ts';
-import { multiField, type PartyWrite } from './party.ts';
+import { fromMultiField, multiField, type PartyWrite } from './party.ts';
 
 /** canonical counterparty (company) → crm.company fields. */
 export function companyWrite(ctx: ResourceContext, item: DeliveryItem): PartyWrite {
@@ -40,13 +40,6 @@ export function companyWrite(ctx: ResourceContext, item: DeliveryItem): PartyWri
   };
 }
 
-type Multi = Array<{ VALUE?: string; VALUE_TYPE?: string }> | undefined;
-const multi = (v: unknown) =>
-  ((v as Multi) ?? []).map((m) => ({
-    value: String(m.VALUE),
-    type: String(m.VALUE_TYPE ?? '').toLowerCase(),
-  }));
-
 /** crm.company row (+ its requisite, when read) → canonical counterparty. */
 export function companyToSource(
   row: Record<string, unknown>,
@@ -58,8 +51,8 @@ export function companyToSource(
   const kpp = str(requisite?.['RQ_KPP']) ?? str(row[options.kppField]);
   if (inn) data['inn'] = inn;
   if (kpp) data['kpp'] = kpp;
-  const phones = multi(row['PHONE']);
-  const emails = multi(row['EMAIL']);
+  const phones = fromMultiField(row['PHONE']);
+  const emails = fromMultiField(row['EMAIL']);
   if (phones.length > 0) data['phones'] = phones;
   if (emails.length > 0) data['emails'] = emails;
   if (str(row['COMMENTS'])) data['comment'] = str(row['COMMENTS']);

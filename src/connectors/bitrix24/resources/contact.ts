@@ -1,7 +1,7 @@
 import type { DeliveryItem, SourceItem } from '../../../core/connector.ts';
 import type { ResourceContext } from './common.ts';
 import { merged, str } from './common.ts';
-import { multiField, type PartyWrite } from './party.ts';
+import { fromMultiField, multiField, type PartyWrite } from './party.ts';
 
 /** Splits "Иванов Иван Иванович" (1C writes the surname first) when no parts are given. */
 function nameParts(data: Record<string, unknown>): {
@@ -55,21 +55,14 @@ export function contactWrite(ctx: ResourceContext, item: DeliveryItem): PartyWri
   };
 }
 
-type Multi = Array<{ VALUE?: string; VALUE_TYPE?: string }> | undefined;
-const multi = (v: unknown) =>
-  ((v as Multi) ?? []).map((m) => ({
-    value: String(m.VALUE),
-    type: String(m.VALUE_TYPE ?? '').toLowerCase(),
-  }));
-
 /** crm.contact row → canonical (contact, or a person counterparty). */
 export function contactToSource(
   row: Record<string, unknown>,
   entity: 'contact' | 'counterparty',
   options: ResourceContext['options'],
 ): SourceItem {
-  const phones = multi(row['PHONE']);
-  const emails = multi(row['EMAIL']);
+  const phones = fromMultiField(row['PHONE']);
+  const emails = fromMultiField(row['EMAIL']);
   const name = [row['LAST_NAME'], row['NAME'], row['SECOND_NAME']].map(str).filter(Boolean).join(' ');
   const data: Record<string, unknown> =
     entity === 'contact'

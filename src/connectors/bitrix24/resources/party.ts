@@ -33,6 +33,19 @@ export function multiField(
 }
 
 /**
+ * Multi-field values as canonical phones/e-mails. WORK, the kind multiField gives a value that
+ * came without one, reads as no kind, so a value obmen wrote comes back exactly as it was sent
+ * (otherwise every phone from 1C would return from Bitrix24 as a change, a new version).
+ */
+export function fromMultiField(values: unknown): Array<{ value: string; type?: string }> {
+  if (!Array.isArray(values)) return [];
+  return (values as Array<{ VALUE?: unknown; VALUE_TYPE?: unknown }>).map((m) => {
+    const type = String(m.VALUE_TYPE ?? '').toLowerCase();
+    return type && type !== 'work' ? { value: String(m.VALUE), type } : { value: String(m.VALUE) };
+  });
+}
+
+/**
  * Writes contacts or companies: find each object (known id → ORIGIN_ID → duplicate search by
  * phone/e-mail), then add or update in batches, with its requisite (INN/KPP) in the same batch
  * through a $result reference. An update sends multi-fields only when nothing of them exists
@@ -97,6 +110,10 @@ export async function writeParties(
       }
     }
   }
+
+  // Fields Bitrix24 owns (`ownership:`) stay as they are there: updates leave them out.
+  for (const [i, w] of writes.entries())
+    if (w.item.ownedFields && idOf.has(w.item.recordId)) writes[i] = withoutOwnedFields(ctx, entity, w);
 
   // Multi-fields already present on objects we update: only new objects get them (see above).
   const toUpdate = writes.filter((w) => idOf.has(w.item.recordId));
@@ -187,6 +204,54 @@ export async function writeParties(
     outcomes.set(w.item.recordId, id ? ok(w.item, externalIdOf(id)) : failed(w.item, noResult(ctx)));
   }
   return writes.map((w) => outcomes.get(w.item.recordId)!);
+}
+
+/** Bitrix24 fields written from each canonical field, per object type. */
+const TARGET_FIELDS: Record<'contact' | 'company', Record<string, readonly string[]>> = {
+  company: {
+    name: ['TITLE'],
+    comment: ['COMMENTS'],
+    addresses: ['ADDRESS'],
+    phones: ['PHONE'],
+    emails: ['EMAIL'],
+  },
+  contact: {
+    name: ['NAME', 'LAST_NAME', 'SECOND_NAME'],
+    firstName: ['NAME'],
+    lastName: ['LAST_NAME'],
+    middleName: ['SECOND_NAME'],
+    position: ['POST'],
+    comment: ['COMMENTS'],
+    counterpartyId: ['COMPANY_ID'],
+    phones: ['PHONE'],
+    emails: ['EMAIL'],
+  },
+};
+
+/**
+ * An update without the fields Bitrix24 owns (DeliveryItem.ownedFields), so a value changed in
+ * the portal while obmen's write was under way is not overwritten. INN and KPP live in one
+ * requisite: owning either keeps the requisite as it is. Route-mapping fields are sent as written.
+ */
+export function withoutOwnedFields(
+  ctx: ResourceContext,
+  entity: 'contact' | 'company',
+  write: PartyWrite,
+): PartyWrite {
+  const owned = new Set(write.item.ownedFields ?? []);
+  if (owned.size === 0) return write;
+  const leftOut = new Set<string>();
+  for (const field of owned) for (const target of TARGET_FIELDS[entity][field] ?? []) leftOut.add(target);
+  if (owned.has('inn')) leftOut.add(ctx.options.innField);
+  if (owned.has('kpp')) leftOut.add(ctx.options.kppField);
+  const mapped = write.item.fields ?? {};
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(write.fields))
+    if (!leftOut.has(key) || key in mapped) fields[key] = value;
+  const { inn, kpp, ...rest } = write;
+  const requisite =
+    owned.has('inn') || owned.has('kpp') ? {} : { ...(inn ? { inn } : {}), ...(kpp ? { kpp } : {}) };
+  return { ...rest, fields, ...requisite };
 }
 
 function noResult(ctx: ResourceContext): ObmenError {

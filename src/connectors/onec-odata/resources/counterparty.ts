@@ -19,6 +19,16 @@ function contacts(raw: Record<string, unknown>, type: string, field: string) {
   return values.length > 0 ? values : undefined;
 }
 
+/** The Catalog_Контрагенты fields toOnec writes from each canonical field. */
+const ONEC_FIELDS: Record<string, string[]> = {
+  name: ['Description'],
+  fullName: ['НаименованиеПолное'],
+  inn: ['ИНН'],
+  kpp: ['КПП'],
+  kind: ['ЮрФизЛицо'],
+  comment: ['ДополнительнаяИнформация'],
+};
+
 export const counterpartyResource: OnecResource = {
   entity: 'counterparty',
   entitySet: 'Catalog_Контрагенты',
@@ -55,6 +65,12 @@ export const counterpartyResource: OnecResource = {
       ЮрФизЛицо: data['kind'] === 'person' ? 'ФизЛицо' : data['kind'] === 'company' ? 'ЮрЛицо' : undefined,
       ДополнительнаяИнформация: data['comment'],
     }),
+  onecFieldsOf: (owned, data) => {
+    const fields = owned.flatMap((field) => ONEC_FIELDS[field] ?? []);
+    // The full name falls back to the short one: owning the name keeps both when no full name came.
+    if (owned.includes('name') && data['fullName'] === undefined) fields.push('НаименованиеПолное');
+    return fields;
+  },
   // ИНН (+КПП for branches) identifies a counterparty in 1C; without one only the name is left.
   matchBy: (body) => (body['ИНН'] ? (body['КПП'] ? ['ИНН', 'КПП'] : ['ИНН']) : ['Description']),
 };

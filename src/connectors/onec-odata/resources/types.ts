@@ -18,6 +18,11 @@ export interface OnecResource {
    * row that was there at the last poll and is gone now.
    */
   vanished?(externalId: string): Record<string, unknown> | undefined;
+  /**
+   * The 1C fields written from these canonical fields (the ones 1C owns, `ownership:`), which an
+   * update leaves out. Absent: the resource writes everything on every update.
+   */
+  onecFieldsOf?(owned: readonly string[], data: Record<string, unknown>): string[];
   /** 1C fields that identify an object already created by an earlier attempt. */
   matchBy?(body: Record<string, unknown>): string[] | undefined;
 }
