@@ -52,14 +52,19 @@ export function createRestHandler(
   const sale: SaleContext = { state, now: () => Date.now(), offsetMinutes: options.offsetMinutes ?? 180 };
   const stats = state.stats.rest;
 
-  function run(name: string, params: Params): { result: unknown; total?: number; next?: number } {
-    const method = name.toLowerCase();
+  /** Counts the call and fails it when a test asked for that (`failNext: {'rest:<method>': n}`). */
+  function arrive(method: string): void {
     stats.calls[method] = (stats.calls[method] ?? 0) + 1;
     const scheduled = faults.failNext[`rest:${method}`] ?? 0;
     if (scheduled > 0) {
       faults.failNext[`rest:${method}`] = scheduled - 1;
       throw new RestError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
     }
+  }
+
+  function run(name: string, params: Params): { result: unknown; total?: number; next?: number } {
+    const method = name.toLowerCase();
+    arrive(method);
     if (method === 'scope') return { result: scopes };
     const impl = saleMethods[method];
     if (!impl) throw methodNotFound(name);
@@ -145,7 +150,7 @@ export function createRestHandler(
       if (faults.errorRate > 0 && Math.random() < faults.errorRate)
         throw new RestError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
       if (name.toLowerCase() === 'batch') {
-        stats.calls['batch'] = (stats.calls['batch'] ?? 0) + 1;
+        arrive('batch');
         return send(res, 200, { result: runBatch(params), time: time(started) });
       }
       const output = run(name, params);

@@ -125,7 +125,7 @@ export async function writeStatusesRest(
         fail(
           item,
           permanentError(
-            `${system}: ${label(item)}: order status ${resolved.problem}; map the hub's status to one of them with the field statusId in the mapping of route ${route.name}`,
+            `${system}: ${label(item)}: ${resolved.problem}; map the hub's status to one of them with the field statusId in the mapping of route ${route.name}`,
             { system, code: 'UNKNOWN_STATUS' },
           ),
         );

@@ -42,7 +42,7 @@ export class SiteStatuses {
   private async load(): Promise<SiteStatusDirectory> {
     const statuses = await this.client.listAll(
       'sale.status.list',
-      { select: ['id', 'type'], filter: { type: 'O' } },
+      { select: ['id', 'type'], filter: { type: 'O' }, order: { sort: 'asc' } },
       (result) => ((result as { statuses?: Row[] } | undefined)?.statuses ?? []) as Row[],
     );
     const langs = await this.client.listAll(
@@ -77,13 +77,13 @@ export function statusIdFor(
   if (bracket !== undefined) {
     if (directory.names.has(bracket)) return { id: bracket };
     return {
-      problem: `the site has no order status "${bracket}"; its order statuses are ${known(directory)}`,
+      problem: `the site has no order status "${bracket}" (its order statuses: ${known(directory)})`,
     };
   }
   const lower = value.toLowerCase();
   for (const [id, name] of directory.names) if (name?.toLowerCase() === lower) return { id };
   return {
-    problem: `"${value}" is neither an order status id of the site nor one of its status names; its order statuses are ${known(directory)}`,
+    problem: `order status "${value}" is neither a status id of the site nor one of its status names (its order statuses: ${known(directory)})`,
   };
 }
 
