@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { methodNotFound, RestError } from '../bitrix24/errors.ts';
 import { LeakyBucket } from '../bitrix24/limits.ts';
 import { asObject, type Params, parseBracketQuery } from '../bitrix24/params.ts';
+import { readParams, send } from '../bitrix24/server.ts';
 import { isSaleWrite, type SaleContext, saleMethods } from './rest-sale.ts';
 import type { SiteState } from './state.ts';
 
@@ -35,7 +36,6 @@ export interface RestFaults {
 }
 
 const MAX_BATCH = 50;
-const MAX_BODY = 32 * 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -177,36 +177,4 @@ function time(started: number): Record<string, unknown> {
     date_start: new Date(started).toISOString(),
     date_finish: new Date(finish).toISOString(),
   };
-}
-
-/** Query string + body (JSON, or form-encoded with PHP brackets), merged as PHP does. */
-async function readParams(req: IncomingMessage, url: URL): Promise<Params> {
-  const params = parseBracketQuery(url.search.slice(1));
-  if (req.method === 'GET' || req.method === 'HEAD') return params;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new RestError(400, 'INVALID_REQUEST', 'Request body is too large');
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text) return params;
-  if (String(req.headers['content-type'] ?? '').includes('application/json')) {
-    try {
-      return { ...params, ...(asObject(JSON.parse(text)) ?? {}) };
-    } catch {
-      throw new RestError(400, 'INVALID_REQUEST', 'Invalid JSON body');
-    }
-  }
-  return { ...params, ...parseBracketQuery(text) };
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
