@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { type BitrixSite, startBitrixSite } from '../emulators/bitrix-site/index.ts';
+import { type BitrixSite, generateOrders, startBitrixSite } from '../emulators/bitrix-site/index.ts';
 import type { SystemConfig } from '../src/config/schema.ts';
 import { bitrixSiteConnector, resolveBitrixSiteSystem } from '../src/connectors/bitrix-site/index.ts';
 import { shiftSiteDate } from '../src/connectors/bitrix-site/rest-orders.ts';
@@ -367,6 +367,32 @@ forEachDialect('bitrix-site REST through the engine', (db) => {
         .where('system', '=', 'shop')
         .execute();
       assert.equal(links.length, 120);
+    }),
+  );
+
+  it(
+    'an order changed on the site during a pull hides no other order (orders a second apart)',
+    withHub(async (hub, site, store) => {
+      const t = Date.now() - 200_000;
+      for (let i = 0; i < 150; i++) generateOrders(site.state, 1, t + i * 1000);
+      let batches = 0;
+      const first = await runPull(hub.runtime, 'shop-orders', {
+        onBatch: () => {
+          // A manager changes an order the next page would have held: it moves to the end.
+          if (++batches === 1) {
+            const order = site.state.orders.get(60)!;
+            order.comment = 'перезвонить';
+            order.updatedAt = Date.now();
+          }
+        },
+      });
+      assert.equal(first.stats.created, 150, JSON.stringify(first.stats));
+      const orders = await recordsOf(store, 'order');
+      assert.equal(orders.length, 150, 'every order once');
+      const changed = orders.find((o) => o.data['number'] === '60')!;
+      assert.equal(changed.data['comment'], 'перезвонить', 'the changed order is read in its new state');
+      // The calls: about one list and one batch per page, two more for the status directory.
+      assert.ok(site.state.stats.rest.requests <= 2 * 5 + 4, `requests ${site.state.stats.rest.requests}`);
     }),
   );
 

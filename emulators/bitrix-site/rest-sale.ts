@@ -305,16 +305,19 @@ function list(
   }
   const order = Object.entries(asObject(params['order']) ?? (known.has('id') ? { id: 'asc' } : {}));
   for (const [field] of order) check(field);
-  out = [...out].sort((x, y) => {
-    for (const [field, direction] of order) {
-      const a = comparable(field, x[field]);
-      const b = comparable(field, y[field]);
+  // Sort keys are computed once per row (dates are parsed, not compared as text).
+  const keyed = out.map((row) => ({ row, keys: order.map(([field]) => comparable(field, row[field])) }));
+  keyed.sort((x, y) => {
+    for (let i = 0; i < order.length; i++) {
+      const a = x.keys[i]!;
+      const b = y.keys[i]!;
       if (a === b) continue;
       const less = a === null || (b !== null && a < b);
-      return (less ? -1 : 1) * (String(direction).toLowerCase() === 'desc' ? -1 : 1);
+      return (less ? -1 : 1) * (String(order[i]![1]).toLowerCase() === 'desc' ? -1 : 1);
     }
     return 0;
   });
+  out = keyed.map((k) => k.row);
   const select = asList(params['select'])
     .map(String)
     .filter((f) => f !== '*');

@@ -10,8 +10,10 @@ import { buyerOf, orderOf } from './rest-convert.ts';
  *
  * Paging is by keyset, not by `start`: an order changed while a pull pages through the list
  * moves to the end of the list, and offset paging would then skip the order after it. The
- * position is (dateUpdate, id) of the last order read; the next page is the rest of that second
- * (`>=dateUpdate` of the second, `<dateUpdate` of the next, `>id`) and then everything later.
+ * position is (dateUpdate, id) of the last order read; the next page lists from that second on
+ * (`>=dateUpdate`) and drops what is not after the position. A second that fills whole pages
+ * (a bulk change) is read on by id (`>=dateUpdate`, `<dateUpdate` of the next second, `>id`),
+ * then the seconds after it.
  * Each page is yielded with the position as its cursor, and the engine saves the cursor with the
  * page's ingest: a failure mid-pull leaves the cursor after the last stored page, the next pull
  * goes on from there, and orders read twice are recognised by ingest (same id, same content).
@@ -91,40 +93,65 @@ export async function* readOrdersRest(deps: SiteRest, request: ReadRequest): Asy
         ? { dateUpdate: shiftSiteDate(saved.dateUpdate, -rest.pollOverlapSeconds), id: 0 }
         : saved;
   }
-  // 'all': no position yet; 'second': the rest of the position's second; 'after': the seconds after it.
-  let phase: 'all' | 'second' | 'after' = at === undefined ? 'all' : 'second';
+  // 'from': from the position's second on, dropping what is not after the position (one call per
+  // page where seconds are sparse); 'second': the rest of a second that fills whole pages;
+  // 'after': the seconds after such a second.
+  let phase: 'from' | 'second' | 'after' = 'from';
   for (;;) {
-    let rows: Row[];
-    if (phase === 'all' || at === undefined) {
-      rows = await list(base, { dateUpdate: 'asc', id: 'asc' });
+    let raw: Row[];
+    if (at === undefined) {
+      raw = await list(base, { dateUpdate: 'asc', id: 'asc' });
     } else if (phase === 'second') {
       const next = shiftSiteDate(at.dateUpdate, 1);
-      rows = await list(
+      raw = await list(
         { ...base, '>=dateUpdate': at.dateUpdate, '<dateUpdate': next, '>id': at.id },
         { id: 'asc' },
       );
     } else {
-      rows = await list(
-        { ...base, '>=dateUpdate': shiftSiteDate(at.dateUpdate, 1) },
-        { dateUpdate: 'asc', id: 'asc' },
-      );
+      const from = phase === 'after' ? shiftSiteDate(at.dateUpdate, 1) : at.dateUpdate;
+      raw = await list({ ...base, '>=dateUpdate': from }, { dateUpdate: 'asc', id: 'asc' });
     }
-    const full = rows.length >= PAGE;
+    const full = raw.length >= PAGE;
+    const seconds = raw.map((row) => secondOf(system, row));
+    const position = at;
+    const rows =
+      phase === 'from' && position !== undefined
+        ? raw.filter((row, i) => isAfter(seconds[i]!, Number(row['id']), position))
+        : raw;
     if (rows.length > 0) {
       const last = rows[rows.length - 1]!;
       at = { dateUpdate: String(last['dateUpdate']), id: Number(last['id']) };
       yield await pageOf(deps, rows, at);
     }
-    if (phase === 'second') {
-      // A full page may not be the end of the second; a short one is.
-      if (!full) phase = 'after';
-    } else if (full) {
-      // More orders may share the last one's second.
+    if (!full) {
+      // A short page: the rest of a dense second is read, or everything is.
+      if (phase !== 'second') return;
+      phase = 'after';
+    } else if (rows.length === 0 || phase === 'second') {
+      // A whole page of one second read already (or reading one): go on by id within it.
       phase = 'second';
     } else {
-      return;
+      phase = 'from';
     }
   }
+}
+
+/** The second of a listed order's dateUpdate; the keyset cannot go on past an order without one. */
+function secondOf(system: string, row: Row): number {
+  const ms = typeof row['dateUpdate'] === 'string' ? Date.parse(row['dateUpdate']) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw permanentError(
+      `${system}: sale.order.list gave order ${String(row['id'])} without a readable dateUpdate (${String(row['dateUpdate'])}); the pull cannot go on past it`,
+      { system, code: 'NO_DATE_UPDATE' },
+    );
+  }
+  return Math.floor(ms / 1000);
+}
+
+/** Whether an order comes after the position in (dateUpdate second, id) order. */
+function isAfter(second: number, id: number, at: Position): boolean {
+  const atSecond = Math.floor(Date.parse(at.dateUpdate) / 1000);
+  return second > atSecond || (second === atSecond && id > at.id);
 }
 
 /** One page of listed orders → their full data (one batch of sale.order.get) → items. */
