@@ -14,7 +14,11 @@ Runs a 1C-Bitrix site's /bitrix/admin/1c_exchange.php (catalog and sale) with an
   --import-step MS      how long one mode=import call works before answering progress (default 30000)
   --latency MS          delay every exchange answer
   --error-rate X        share of exchange requests answered HTTP 503 (0..1)
-  --fail-import TEXT    every mode=import answers failure with TEXT`;
+  --fail-import TEXT    every mode=import answers failure with TEXT
+  --rest-code CODE      the site's REST module with an inbound webhook /rest/<user>/CODE/ (sale.*);
+                        code also from BITRIX_SITE_REST_CODE
+  --rest-user N         user id of that webhook (default 1)
+  --rest-rate N --rest-burst N   its leaky bucket: requests per second and bucket size (default 2, 50)`;
 
 /** Parses "30s", "2m", "500ms" or plain seconds into milliseconds. */
 export function parseInterval(value: string): number {
@@ -41,6 +45,10 @@ export async function runBitrixSiteEmulatorCli(argv: string[]): Promise<number> 
       latency: { type: 'string' },
       'error-rate': { type: 'string' },
       'fail-import': { type: 'string' },
+      'rest-code': { type: 'string' },
+      'rest-user': { type: 'string', default: '1' },
+      'rest-rate': { type: 'string' },
+      'rest-burst': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -50,6 +58,7 @@ export async function runBitrixSiteEmulatorCli(argv: string[]): Promise<number> 
     return values.help ? 0 : 2;
   }
   const every = values['orders-every'] ? parseInterval(values['orders-every']) : undefined;
+  const restCode = values['rest-code'] ?? process.env.BITRIX_SITE_REST_CODE;
   const site = await startBitrixSite({
     port: Number(values.port),
     host: values.host,
@@ -64,8 +73,20 @@ export async function runBitrixSiteEmulatorCli(argv: string[]): Promise<number> 
       errorRate: Number(values['error-rate'] ?? 0),
       failImport: values['fail-import'],
     },
+    ...(restCode
+      ? {
+          rest: {
+            userId: Number(values['rest-user']),
+            code: restCode,
+            ...(values['rest-rate'] ? { rate: Number(values['rest-rate']) } : {}),
+            ...(values['rest-burst'] ? { burst: Number(values['rest-burst']) } : {}),
+          },
+        }
+      : {}),
   });
   process.stdout.write(`1C-Bitrix site emulator: ${site.exchangeUrl}\nstate: ${site.url}/_state\n`);
+  // The webhook address holds the code; print it masked, as obmen's logs do.
+  if (site.restUrl) process.stdout.write(`REST webhook: ${site.url}/rest/${values['rest-user']}/***/\n`);
   // The same complaint every interval would bury the log: say it once until it changes.
   let lastProblem: string | undefined;
   const timer =

@@ -10,22 +10,28 @@ import {
 } from '../../src/exchange/commerceml/index.ts';
 import { type CatalogImportOptions, deactivateUntouched, importCatalogFile } from './catalog-import.ts';
 import { confirmOrders, generateOrders, importSaleFile, type OrdersOptions, queryOrders } from './orders.ts';
+import { createRestHandler, type SiteRestOptions } from './rest.ts';
 import { SiteState } from './state.ts';
 
 /**
  * A 1C-Bitrix site as 1C sees it: `/bitrix/admin/1c_exchange.php` (catalog and sale, served by
  * obmen's own exchange state machine with handlers that keep an in-memory shop), plus
  * `/_state`, `/_stats`, `/_orders/generate` and `/_faults` for tests, benchmarks and people.
+ * With `rest`, the site also has its REST module behind an inbound webhook (`/rest/…`, rest.ts)
+ * over the same shop.
  */
 
 export const EXCHANGE_PATH = '/bitrix/admin/1c_exchange.php';
 
 export interface BitrixSiteFaults {
-  /** Delay before every exchange answer, ms. */
+  /** Delay before every exchange and REST answer, ms. */
   latencyMs: number;
-  /** Share of exchange requests answered HTTP 503 (0..1). */
+  /** Share of exchange requests answered HTTP 503, of REST calls 500 INTERNAL_SERVER_ERROR (0..1). */
   errorRate: number;
-  /** The next N exchange calls of a `type:mode` answer HTTP 500 (deterministic faults for tests). */
+  /**
+   * The next N exchange calls of a `type:mode` answer HTTP 500, and the next N REST calls of
+   * `rest:<method>` (also inside a batch) 500 INTERNAL_SERVER_ERROR: deterministic faults for tests.
+   */
   failNext: Record<string, number>;
   /** Every `mode=import` answers `failure` with this text. */
   failImport: string | undefined;
@@ -47,11 +53,15 @@ export interface BitrixSiteOptions {
   elementAction?: CatalogImportOptions['elementAction'];
   ordersVersion?: OrdersOptions['version'];
   faults?: Partial<BitrixSiteFaults>;
+  /** The REST module with an inbound webhook; without it `/rest/…` is not found, as on a site without the module. */
+  rest?: SiteRestOptions;
 }
 
 export interface BitrixSite {
   url: string;
   exchangeUrl: string;
+  /** The inbound webhook, `<url>/rest/<user>/<code>/`, when the site has REST. */
+  restUrl: string | undefined;
   state: SiteState;
   setFaults(faults: Partial<BitrixSiteFaults>): void;
   close(): Promise<void>;
@@ -71,6 +81,7 @@ export async function startBitrixSite(options: BitrixSiteOptions): Promise<Bitri
   const encoding = options.encoding ?? 'windows-1251';
   const ordersOptions: OrdersOptions = { version: options.ordersVersion ?? '2.05', encoding };
   const workDir = await mkdtemp(join(tmpdir(), 'bitrix-site-'));
+  const rest = options.rest ? createRestHandler(state, options.rest, faults) : undefined;
   const importOptions = (): CatalogImportOptions => ({
     elementsPerStep: options.elementsPerStep ?? 500,
     stepDelayMs: options.stepDelayMs ?? 0,
@@ -143,6 +154,7 @@ export async function startBitrixSite(options: BitrixSiteOptions): Promise<Bitri
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://site');
     if (url.pathname === EXCHANGE_PATH) return handleExchange(req, res, url);
+    if (rest && url.pathname.startsWith('/rest/')) return rest(req, res, url);
     if (url.pathname === '/_faults' && req.method === 'POST') {
       const body = await readJson(req);
       Object.assign(faults, body);
@@ -180,6 +192,7 @@ export async function startBitrixSite(options: BitrixSiteOptions): Promise<Bitri
   return {
     url,
     exchangeUrl: `${url}${EXCHANGE_PATH}`,
+    restUrl: options.rest ? `${url}/rest/${options.rest.userId}/${options.rest.code}/` : undefined,
     state,
     setFaults: (next) => Object.assign(faults, next),
     async close() {

@@ -64,6 +64,11 @@ export interface SiteOrder {
   deducted: boolean;
   canceled: boolean;
   comment: string;
+  /** DATE_STATUS, DATE_PAYED, DATE_DEDUCTED, DATE_CANCELED (ms), when they happened. */
+  statusChangedAt?: number;
+  paidAt?: number;
+  deductedAt?: number;
+  canceledAt?: number;
   /** Number of the shipment / payment 1C reported, when it did. */
   shipmentNumber?: string;
   paymentNumber?: string;
@@ -83,6 +88,8 @@ export interface SiteStats {
   ordersExported: number;
   ordersConfirmed: number;
   failures: number;
+  /** The REST module (emulators/bitrix-site/rest.ts): HTTP requests, calls per method, refusals. */
+  rest: { requests: number; calls: Record<string, number>; writes: number; limitErrors: number };
 }
 
 export class SiteState {
@@ -107,7 +114,19 @@ export class SiteState {
     ordersExported: 0,
     ordersConfirmed: 0,
     failures: 0,
+    rest: { requests: 0, calls: {}, writes: 0, limitErrors: 0 },
   };
+  /** b_iblock_element.ID of each element, given on first sight (REST shows numeric ids). */
+  private readonly elementIds = new Map<string, number>();
+
+  elementId(xmlId: string): number {
+    let id = this.elementIds.get(xmlId);
+    if (id === undefined) {
+      id = this.elementIds.size + 1;
+      this.elementIds.set(xmlId, id);
+    }
+    return id;
+  }
 
   offer(xmlId: string): SiteOffer {
     let offer = this.offers.get(xmlId);

@@ -446,7 +446,7 @@ export async function startBitrix24Emulator(
 }
 
 /** Query string + body (JSON or form-encoded with PHP brackets), merged as PHP does. */
-async function readParams(req: IncomingMessage, url: URL): Promise<Params> {
+export async function readParams(req: IncomingMessage, url: URL): Promise<Params> {
   const params = parseBracketQuery(url.search.slice(1));
   if (req.method === 'GET' || req.method === 'HEAD') return params;
   const chunks: Buffer[] = [];
@@ -483,7 +483,7 @@ function substitute(command: string, results: Record<string, unknown>): string {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+export function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',

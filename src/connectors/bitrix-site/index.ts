@@ -9,6 +9,10 @@ import type {
 import { configError } from '../../core/errors.ts';
 import { CATALOG_ENTITIES, newWrittenReferences } from './catalog-package.ts';
 import { exchangeError, newExchangeClient } from './exchange.ts';
+import { checkRest } from './rest-check.ts';
+import { connectSiteRest } from './rest-client.ts';
+import { readOrdersRest } from './rest-orders.ts';
+import { writeStatusesRest } from './rest-status-write.ts';
 import { writeToSite } from './sink.ts';
 import { readOrders } from './source.ts';
 import { resolveBitrixSiteSystem } from './spec.ts';
@@ -17,7 +21,9 @@ import { resolveBitrixSiteSystem } from './spec.ts';
  * A 1C-Bitrix site fed "as 1C does" (docs/connectors/bitrix-site.md): obmen is the 1C exchange
  * client of the site's /bitrix/admin/1c_exchange.php, so the site needs no module of ours.
  * Writes catalog packages (CommerceML generated from canonical records) and order statuses;
- * reads orders with the committed-cursor rule.
+ * reads orders with the committed-cursor rule. Where an administrator created a REST webhook,
+ * `options.rest` moves orders and/or statuses to the site's REST (`sale.*`), the same module and
+ * transport as Bitrix24's (rest-*.ts).
  */
 export const bitrixSiteConnector: ConnectorFactory = {
   kind: 'bitrix-site',
@@ -25,6 +31,7 @@ export const bitrixSiteConnector: ConnectorFactory = {
     const settings = resolveBitrixSiteSystem(ctx.systemName, ctx.system);
     const name = ctx.systemName;
     const written = newWrittenReferences();
+    const rest = settings.rest ? connectSiteRest(ctx, settings.rest) : undefined;
     let closed = false;
     const ensureOpen = () => {
       if (closed) throw configError(`${name}: the bitrix-site connector was closed; create a new one`);
@@ -43,19 +50,21 @@ export const bitrixSiteConnector: ConnectorFactory = {
             { system: name, cause: failure },
           );
         }
+        if (rest?.rest.orders || rest?.rest.statuses) await checkRest(rest);
       },
       async discover() {
         return [
           ...Object.keys(CATALOG_ENTITIES).map((entity) => ({ name: entity, fields: ['XML_ID'] })),
-          { name: 'order', fields: ['XML_ID'] },
+          { name: 'order', fields: rest?.rest.statuses ? ['statusId'] : ['XML_ID'] },
         ];
       },
       read(request: ReadRequest) {
         ensureOpen();
-        return readOrders(ctx, settings, request);
+        return rest?.rest.orders ? readOrdersRest(rest, request) : readOrders(ctx, settings, request);
       },
       async write(route: RouteConfig, items: DeliveryItem[]) {
         ensureOpen();
+        if (route.entity === 'order' && rest?.rest.statuses) return writeStatusesRest(rest, route, items);
         return writeToSite({ ctx, settings, written }, route, items);
       },
       async close() {

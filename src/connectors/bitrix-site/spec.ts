@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import type { SystemConfig } from '../../config/schema.ts';
 import { configError } from '../../core/errors.ts';
+import { type BitrixSiteRestSettings, bitrixSiteRestSchema, resolveRestSettings } from './rest-spec.ts';
 
 /** `systems.<name>.credentials` of a `bitrix-site` system: the site user 1C's exchange node would use. */
 export const bitrixSiteCredentialsSchema = z
   .object({
     login: z.string().min(1).meta({ description: 'Site user allowed to run the 1C exchange' }),
     password: z.string().meta({ description: 'That user’s password', secret: true }),
+    restWebhookCode: z.string().optional().meta({
+      description: 'Code of the site’s inbound REST webhook (…/rest/<user>/<code>/), for options.rest',
+      secret: true,
+    }),
   })
   .strict();
 
@@ -64,17 +69,22 @@ export const bitrixSiteOptionsSchema = z
       .min(1)
       .default(10_000)
       .meta({ description: 'Most `mode=import` calls per file before obmen gives up (progress loop)' }),
+    rest: bitrixSiteRestSchema.optional().meta({
+      description: 'Orders and statuses through the site’s REST (sale.*) instead of the exchange',
+    }),
   })
   .strict();
 
 export type BitrixSiteOptions = z.infer<typeof bitrixSiteOptionsSchema>;
 
 /** A `bitrix-site` system's configuration, checked and resolved once. */
-export interface BitrixSiteSettings extends BitrixSiteOptions {
+export interface BitrixSiteSettings extends Omit<BitrixSiteOptions, 'rest'> {
   /** The exchange endpoint: url + path. */
   exchangeUrl: string;
   login: string;
   password: string;
+  /** The site's REST, when options.rest is set up (with the webhook code from credentials). */
+  rest: BitrixSiteRestSettings | undefined;
 }
 
 /** Validates the system; each problem becomes a config error naming the setting and what to do. */
@@ -114,7 +124,8 @@ export function resolveBitrixSiteSystem(systemName: string, system: SystemConfig
     const problems = options.error.issues.map((issue) => {
       const path = issue.path.length > 0 ? `${where}.options.${issue.path.join('.')}` : `${where}.options`;
       if (issue.code === 'unrecognized_keys') {
-        return `${path}: unknown setting ${issue.keys.map((k) => `"${k}"`).join(', ')}; known: ${Object.keys(bitrixSiteOptionsSchema.shape).join(', ')}`;
+        const known = issue.path[0] === 'rest' ? bitrixSiteRestSchema.shape : bitrixSiteOptionsSchema.shape;
+        return `${path}: unknown setting ${issue.keys.map((k) => `"${k}"`).join(', ')}; known: ${Object.keys(known).join(', ')}`;
       }
       if (issue.code === 'invalid_value')
         return `${path}: use one of ${issue.values.map((v) => String(v)).join(', ')}`;
@@ -123,10 +134,14 @@ export function resolveBitrixSiteSystem(systemName: string, system: SystemConfig
     throw configError(problems.join('; '), { system: systemName });
   }
   const base = url.toString().replace(/\/+$/, '');
+  const { rest: restOptions, ...exchangeOptions } = options.data;
+  const rest = resolveRestSettings(where, base, restOptions, credentials.data.restWebhookCode);
+  if (rest.problems.length > 0) throw configError(rest.problems.join('; '), { system: systemName });
   return {
-    ...options.data,
+    ...exchangeOptions,
     exchangeUrl: `${base}${options.data.path}`,
     login: credentials.data.login,
     password: credentials.data.password,
+    rest: rest.settings,
   };
 }

@@ -47,6 +47,8 @@ export class Bitrix24Client {
     private readonly limiter: RateLimiter | undefined,
     private readonly clock: Clock,
     private readonly signal: AbortSignal,
+    /** Names the system in messages: the same REST module serves 1C-Bitrix sites ("site REST"). */
+    private readonly product = 'Bitrix24',
   ) {}
 
   get authKind(): 'webhook' | 'oauth' {
@@ -103,7 +105,7 @@ export class Bitrix24Client {
         const location = response.headers.get('location');
         if (!location || ++redirects > MAX_REDIRECTS) {
           throw transientError(
-            `${this.system}: Bitrix24 answered ${response.status} to ${method} without a usable Location`,
+            `${this.system}: ${this.product} answered ${response.status} to ${method} without a usable Location`,
             { system: this.system, code: `HTTP_${response.status}` },
           );
         }
@@ -112,7 +114,7 @@ export class Bitrix24Client {
       }
       const body = response.json<Envelope<T> & Bitrix24ErrorBody>();
       if (body.error !== undefined && body.result === undefined)
-        throw bitrix24Error(this.system, method, body, response.status);
+        throw bitrix24Error(this.system, method, body, response.status, undefined, this.product);
       this.budget.record(method, body.time);
       return body;
     }
@@ -151,7 +153,10 @@ export class Bitrix24Client {
       this.budget.record(c.method, times[c.key]);
       const error = errors[c.key];
       if (error) {
-        outcomes.set(c.key, { ok: false, error: bitrix24Error(this.system, c.method, error) });
+        outcomes.set(c.key, {
+          ok: false,
+          error: bitrix24Error(this.system, c.method, error, undefined, undefined, this.product),
+        });
       } else if (c.key in results) {
         const outcome: BatchOutcome = { ok: true, result: results[c.key] };
         if (totals[c.key] !== undefined) outcome.total = totals[c.key];
@@ -161,7 +166,7 @@ export class Bitrix24Client {
         // halt=0 runs every command; a missing one was skipped (e.g. its $result reference failed).
         outcomes.set(c.key, {
           ok: false,
-          error: transientError(`${this.system}: Bitrix24 batch returned nothing for ${c.method}`, {
+          error: transientError(`${this.system}: ${this.product} batch returned nothing for ${c.method}`, {
             system: this.system,
             code: 'NO_RESULT',
           }),
@@ -219,6 +224,6 @@ export class Bitrix24Client {
     // the pause). OPERATION_TIME_LIMIT blocks ONE method, so it carries no wait here — the
     // shared client would block every method — and call() adds the wait after marking the method.
     const retryAfterMs = String(body.error ?? '') === 'QUERY_LIMIT_EXCEEDED' ? LIMIT_PAUSE_MS : undefined;
-    return bitrix24Error(this.system, method, body, res.status, retryAfterMs);
+    return bitrix24Error(this.system, method, body, res.status, retryAfterMs, this.product);
   }
 }

@@ -11,7 +11,8 @@ const CONFIG_CODES: Record<string, string> = {
   NO_AUTH_FOUND: 'check the webhook code or the application tokens',
   invalid_token: 'the access token is not valid; re-install the application or set new tokens',
   insufficient_scope: 'give the webhook/application the needed scope (crm, catalog) in Bitrix24',
-  INVALID_CREDENTIALS: 'the Bitrix24 user behind the webhook/application lacks permissions',
+  INVALID_CREDENTIALS:
+    'no active inbound webhook has this user id and code (or its user lacks permissions); check the webhook code',
   ACCESS_DENIED: 'REST is unavailable on this plan or for this user',
   user_access_error: 'the application is restricted to other users',
   WRONG_AUTH_TYPE: 'this method needs an OAuth application, not a webhook',
@@ -55,13 +56,14 @@ export function bitrix24Error(
   body: Bitrix24ErrorBody,
   status?: number,
   retryAfterMs?: number,
+  product = 'Bitrix24',
 ): ObmenError {
   const code = body.error === undefined || body.error === null ? '' : String(body.error);
   const description = String(body.error_description ?? '').trim();
   const errorClass = classOf(status, code, description);
   const reason = description || code || `HTTP ${status ?? '?'}`;
   const hint = CONFIG_CODES[code];
-  let message = `${system}: Bitrix24 ${method} failed: ${reason}`;
+  let message = `${system}: ${product} ${method} failed: ${reason}`;
   if (code && description && code !== description) message += ` (${code})`;
   if (hint) message += `; ${hint}`;
   else if (errorClass === 'permanent') message += '; fix the data or the mapping, then retry';
