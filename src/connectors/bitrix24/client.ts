@@ -1,6 +1,4 @@
-import type { Clock } from '../../core/clock.ts';
 import { ObmenError, transientError } from '../../core/errors.ts';
-import type { RateLimiter } from '../../engine/rate-limiter.ts';
 import type { HttpClient, HttpResponse } from '../../http/types.ts';
 import type { AuthSession } from './auth.ts';
 import { type Bitrix24ErrorBody, bitrix24Error, needsRefresh } from './errors.ts';
@@ -44,8 +42,6 @@ export class Bitrix24Client {
     readonly system: string,
     private readonly auth: AuthSession,
     private readonly budget: OperatingBudget,
-    private readonly limiter: RateLimiter | undefined,
-    private readonly clock: Clock,
     private readonly signal: AbortSignal,
   ) {}
 
@@ -60,7 +56,6 @@ export class Bitrix24Client {
       const token = await this.auth.currentToken();
       let response: HttpResponse;
       try {
-        if (this.limiter) await this.limiter.acquire(this.signal);
         response = await this.http.request({
           method: 'POST',
           url: await this.auth.url(method),
@@ -71,9 +66,6 @@ export class Bitrix24Client {
           classify: (res) => this.classify(method, res),
         });
       } catch (error) {
-        if (error instanceof ObmenError && error.code === 'QUERY_LIMIT_EXCEEDED' && this.limiter) {
-          await this.limiter.blockUntil(this.clock.now() + LIMIT_PAUSE_MS);
-        }
         if (error instanceof ObmenError && error.code === 'OPERATION_TIME_LIMIT') {
           this.budget.markBlocked(method);
           throw new ObmenError('rate_limited', error.message, {

@@ -13,12 +13,12 @@ import type { Runtime } from '../../engine/runtime.ts';
 import type { Store } from '../../store/store.ts';
 import { type AuthSession, oauthSession, webhookAuth } from './auth.ts';
 import { Bitrix24Client } from './client.ts';
-import { connectorLimiter, OperatingBudget } from './limits.ts';
+import { OperatingBudget, planLimits } from './limits.ts';
 import type { ResourceContext } from './resources/common.ts';
 import { UserFields } from './resources/userfield.ts';
 import { writeBatch } from './sink.ts';
 import { readSource } from './source.ts';
-import { resolveBitrix24System } from './spec.ts';
+import { bitrix24OptionsSchema, resolveBitrix24System } from './spec.ts';
 import { bindEvents, mountWebhook } from './webhook.ts';
 
 /**
@@ -35,6 +35,12 @@ export interface Bitrix24Context extends ConnectorContext {
 /** Bitrix24 REST (cloud or self-hosted portal): CRM, catalogue, stock; events in, batches out. */
 export const bitrix24Connector: ConnectorFactory = {
   kind: 'bitrix24',
+  // The portal's leaky bucket (limits.md): the runtime's limiter for the system enforces it when
+  // the user set no limits.rate, so every caller and process shares one bucket.
+  defaultLimits(system) {
+    const plan = bitrix24OptionsSchema.shape.plan.safeParse(system.options?.['plan']);
+    return planLimits(plan.success ? plan.data : 'standard');
+  },
   create(base: ConnectorContext): Connector {
     const ctx = base as Bitrix24Context;
     const name = ctx.systemName;
@@ -52,9 +58,8 @@ export const bitrix24Connector: ConnectorFactory = {
             store: ctx.store,
             ...(ctx.afterTokensSaved ? { afterTokensSaved: ctx.afterTokensSaved } : {}),
           });
-    const limiter = connectorLimiter(name, ctx.system, settings.options.plan, ctx.store, clock);
     const budget = new OperatingBudget(name, settings.options.operatingLimitSeconds * 1000, clock);
-    const client = new Bitrix24Client(ctx.http, name, auth, budget, limiter, clock, ctx.signal);
+    const client = new Bitrix24Client(ctx.http, name, auth, budget, ctx.signal);
     let iblock: Promise<number> | undefined;
     const resources: ResourceContext = {
       client,
