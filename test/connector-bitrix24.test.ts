@@ -125,6 +125,66 @@ describe('bitrix24 connector round trips over HTTP', () => {
     assert.equal((e.state.table('company').get(id)!['PHONE'] as unknown[]).length, 1);
   });
 
+  it('phones and e-mails are updated by ID: a changed phone replaces the old one, a removed e-mail disappears, an unchanged contact makes no write', async () => {
+    const e = await emulator();
+    const c = connect(system(e));
+    const person = (version: number, data: Record<string, unknown>, externalId?: string): DeliveryItem => ({
+      ...item('counterparty', 1, { kind: 'person', name: 'Смирнова Анна', ...data }, externalId),
+      version,
+    });
+    const [first] = await c.write!(route('counterparty'), [
+      person(1, {
+        phones: [{ value: '+7 900 111-22-33' }],
+        emails: [{ value: 'anna@example.ru' }, { value: 'old@example.ru', type: 'home' }],
+      }),
+    ]);
+    assert.ok(first?.ok);
+    const id = Number(first.externalId.split(':')[1]);
+    const held = () => e.state.table('contact').get(id)!;
+    const values = (type: string) =>
+      ((held()[type] ?? []) as Array<Record<string, string>>).map((m) => m['VALUE']);
+    const phoneId = (held()['PHONE'] as Array<Record<string, string>>)[0]!['ID'];
+    // A manager marks the phone as mobile in Bitrix24; the hub's phone has no kind of its own.
+    (held()['PHONE'] as Array<Record<string, string>>)[0]!['VALUE_TYPE'] = 'MOBILE';
+
+    const before = e.stats().writes;
+    const [changed] = await c.write!(route('counterparty'), [
+      person(
+        2,
+        { phones: [{ value: '+7 900 999-88-77' }], emails: [{ value: 'anna@example.ru' }] },
+        first.externalId,
+      ),
+    ]);
+    assert.ok(changed?.ok && changed.externalId === first.externalId);
+    assert.equal(e.stats().writes - before, 1, 'one crm.contact.update');
+    assert.deepEqual(values('PHONE'), ['+7 900 999-88-77'], 'one phone, not two');
+    const phone = (held()['PHONE'] as Array<Record<string, string>>)[0]!;
+    assert.equal(phone['ID'], phoneId, 'replaced in place, by its ID');
+    assert.equal(phone['VALUE_TYPE'], 'MOBILE', "the portal's kind is kept when the hub has none");
+    assert.deepEqual(values('EMAIL'), ['anna@example.ru'], 'the removed e-mail is gone');
+
+    // Nothing differs from what the portal holds (the phone spelled another way): no write at all.
+    const unchanged = e.stats().writes;
+    const [same] = await c.write!(route('counterparty'), [
+      person(
+        3,
+        { phones: [{ value: '8 (900) 999-88-77' }], emails: [{ value: 'Anna@Example.ru' }] },
+        first.externalId,
+      ),
+    ]);
+    assert.ok(same?.ok && same.externalId === first.externalId);
+    assert.equal(e.stats().writes, unchanged, 'an unchanged contact makes no write');
+
+    // An explicitly empty list removes every held value; an absent one leaves them alone.
+    await c.write!(route('counterparty'), [
+      person(4, { phones: [{ value: '+79009998877' }], emails: [] }, first.externalId),
+    ]);
+    assert.deepEqual(values('EMAIL'), []);
+    assert.deepEqual(values('PHONE'), ['+7 900 999-88-77']);
+    await c.write!(route('counterparty'), [person(5, {}, first.externalId)]);
+    assert.deepEqual(values('PHONE'), ['+7 900 999-88-77'], 'no phones in the hub: the held ones stay');
+  });
+
   it('contacts: a person entered by hand is found by phone (crm.duplicate.findbycomm) instead of created again', async () => {
     const e = await emulator();
     const manual = e.state.nextId('contact');

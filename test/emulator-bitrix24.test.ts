@@ -58,6 +58,51 @@ describe('Bitrix24 emulator', () => {
     assert.equal(typeof time['operating_reset_at'], 'number');
   });
 
+  it('multi-fields as crm.contact.update documents them: append without ID, replace by ID, delete three ways', async () => {
+    const e = await emulator();
+    const phones = (values: string[]) => values.map((VALUE) => ({ VALUE, VALUE_TYPE: 'WORK' }));
+    const id = (
+      await call(e, 'crm.contact.add', {
+        fields: { NAME: 'Мария', PHONE: phones(['111', '222', '333', '444']) },
+      })
+    ).body['result'];
+    const held = async () =>
+      ((await call(e, 'crm.contact.get', { id })).body['result'] as { PHONE: Array<Record<string, string>> })
+        .PHONE;
+    const [a, b, c, d] = await held();
+    // A value without an ID is added; the ones held stay.
+    await call(e, 'crm.contact.update', { id, fields: { PHONE: phones(['555']) } });
+    assert.deepEqual(
+      (await held()).map((m) => m['VALUE']),
+      ['111', '222', '333', '444', '555'],
+    );
+    // By ID: replaced in place (the ID stays).
+    await call(e, 'crm.contact.update', {
+      id,
+      fields: { PHONE: [{ ID: b!['ID'], VALUE: '2222', VALUE_TYPE: 'MOBILE' }] },
+    });
+    const replaced = (await held()).find((m) => m['ID'] === b!['ID']);
+    assert.deepEqual([replaced?.['VALUE'], replaced?.['VALUE_TYPE']], ['2222', 'MOBILE']);
+    // DELETE=Y, an empty VALUE, or the ID alone remove a value (the docs' own example).
+    await call(e, 'crm.contact.update', {
+      id,
+      fields: { PHONE: [{ ID: a!['ID'], DELETE: 'Y' }, { ID: c!['ID'], VALUE: '' }, { ID: d!['ID'] }] },
+    });
+    assert.deepEqual(
+      (await held()).map((m) => m['VALUE']),
+      ['2222', '555'],
+    );
+    const bad = await call(e, 'crm.contact.update', {
+      id,
+      fields: { EMAIL: [{ VALUE: 'not-an-address', VALUE_TYPE: 'WORK' }] },
+    });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body, {
+      error: 'ERROR_CORE',
+      error_description: 'The field "Work e-mail" contains an invalid address',
+    });
+  });
+
   it('crm.item.*: camelCase keys and real numbers over the same deals, fm only with select *', async () => {
     const e = await emulator();
     const added = await call(e, 'crm.item.add', {
