@@ -66,6 +66,15 @@ const item = (
   externalId,
 });
 
+async function rest(e: Bitrix24Emulator, method: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${e.webhookUrl}${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return ((await res.json()) as { result: unknown }).result;
+}
+
 const ids = (outcomes: ItemOutcome[]) =>
   outcomes.map((o) => (o.ok ? o.externalId : `ERR ${o.error.message}`));
 
@@ -321,6 +330,78 @@ describe('bitrix24 connector round trips over HTTP', () => {
       'one write-off document; the unchanged balance needs none',
     );
     assert.equal([...e.state.table('document').values()].at(-1)!['docType'], 'D');
+  });
+
+  it("VAT: a product's rate becomes the portal's vatId (list read once); a rate the portal lacks parks the product with what to do", async () => {
+    const e = await emulator();
+    const c = connect(system(e));
+    const vats = (await rest(e, 'catalog.vat.list', {})) as {
+      vats: Array<{ id: number; rate: number | null; name: string }>;
+    };
+    const idOfRate = (rate: number | null) => vats.vats.find((v) => v.rate === rate)!.id;
+    assert.ok(
+      vats.vats.some((v) => v.rate === 22),
+      'the emulated portal has the 2026 standard rate',
+    );
+    await rest(e, 'catalog.vat.update', { id: idOfRate(5), fields: { active: 'N' } });
+    e.resetStats();
+    const out = await c.write!(route('product'), [
+      item('product', 1, { name: 'Стол', vatRate: 22 }),
+      item('product', 2, { name: 'Хлеб', vatRate: 10 }),
+      item('product', 3, { name: 'Книга', vatRate: null }),
+      item('product', 4, { name: 'Экспорт', vatRate: 0 }),
+      item('product', 5, { name: 'Старый', vatRate: 18 }),
+      item('product', 6, { name: 'УСН', vatRate: 5 }),
+      item('product', 7, { name: 'Без ставки' }),
+    ]);
+    assert.deepEqual(
+      out.map((o) => o.ok),
+      [true, true, true, true, false, false, true],
+    );
+    const vatOf = (o: ItemOutcome | undefined) =>
+      e.state.table('product').get(Number(o?.ok ? o.externalId : 0))?.['vatId'];
+    assert.deepEqual([out[0], out[1], out[2], out[3], out[6]].map(vatOf), [
+      idOfRate(22),
+      idOfRate(10),
+      idOfRate(null),
+      idOfRate(0),
+      undefined,
+    ]);
+    const missing = out[4]!;
+    assert.ok(!missing.ok);
+    assert.equal(missing.error.errorClass, 'config');
+    assert.equal(missing.error.code, 'VAT_RATE_MISSING');
+    assert.match(missing.error.message, /product product-5 "Старый": the portal has no VAT rate 18%/);
+    assert.match(missing.error.message, /add it in Bitrix24 .*catalog\.vat\.add.*then retry/);
+    const inactive = out[5]!;
+    assert.ok(!inactive.ok);
+    assert.match(inactive.error.message, /VAT rate 5% "НДС 5%" \(id \d+\) is inactive; activate it/);
+    assert.equal(e.stats().calls['catalog.vat.list'], 1, 'the rates are read once');
+
+    // Known rates: no second look-up. An administrator adds 18%: the retry finds it.
+    await c.write!(route('product'), [
+      item('product', 1, { name: 'Стол 2', vatRate: 22 }, out[0]!.ok ? out[0]!.externalId : undefined),
+    ]);
+    assert.equal(e.stats().calls['catalog.vat.list'], 1);
+    const added = (await rest(e, 'catalog.vat.add', { fields: { name: 'НДС 18%', rate: 18 } })) as {
+      vat: { id: number };
+    };
+    const [retried] = await c.write!(route('product'), [item('product', 5, { name: 'Старый', vatRate: 18 })]);
+    assert.ok(retried?.ok);
+    assert.equal(vatOf(retried), added.vat.id);
+
+    // Read back: vatId → the canonical rate.
+    const batches = [];
+    for await (const b of c.read!({
+      source: { name: 's', system: 'b24', entity: 'product', schedule: '5m', batchSize: 50 },
+      cursor: undefined,
+      full: true,
+    }))
+      batches.push(...b.items);
+    const rates = new Map(batches.map((b) => [b.data['name'], b.data['vatRate']]));
+    assert.equal(rates.get('Стол 2'), 22);
+    assert.equal(rates.get('Книга'), null);
+    assert.equal(rates.get('Без ставки'), undefined, 'no vatId, no rate');
   });
 
   it('the legacy crm.product.* API when configured', async () => {

@@ -16,6 +16,7 @@ import { Bitrix24Client } from './client.ts';
 import { OperatingBudget, planLimits } from './limits.ts';
 import type { ResourceContext } from './resources/common.ts';
 import { UserFields } from './resources/userfield.ts';
+import { VatRates } from './resources/vat.ts';
 import { writeBatch } from './sink.ts';
 import { readSource } from './source.ts';
 import { bitrix24OptionsSchema, resolveBitrix24System } from './spec.ts';
@@ -66,6 +67,7 @@ export const bitrix24Connector: ConnectorFactory = {
       system: name,
       options: settings.options,
       userFields: new UserFields(client),
+      vatRates: new VatRates(client),
       iblockId() {
         if (settings.options.iblockId) return Promise.resolve(settings.options.iblockId);
         iblock ??= client.call<{ catalogs?: Array<{ id: number }> }>('catalog.catalog.list').then((r) => {
