@@ -151,6 +151,15 @@ describe('Bitrix24 emulator', () => {
     assert.equal(bad.body['error'], 200040300000);
     const noName = await call(e, 'catalog.product.add', { fields: { iblockId: 25 } });
     assert.equal(noName.body['error'], 0);
+    const vats = await call(e, 'catalog.vat.list', { select: ['id', 'name', 'rate'] });
+    const rates = (vats.body['result'] as { vats: Array<{ name: string; rate: number | null }> }).vats;
+    assert.deepEqual(
+      rates.map((v) => v.rate),
+      [null, 0, 10, 20, 22, 5, 7],
+      'без НДС, 0, 10, the old 20, the 2026 standard 22, and the simplified-tax 5 and 7',
+    );
+    assert.equal(rates[0]!.name, 'Без НДС');
+    assert.equal(vats.body['total'], 7);
     const readOnly = await call(e, 'catalog.storeproduct.add', { fields: {} });
     assert.equal(readOnly.status, 404);
     assert.equal(readOnly.body['error'], 'ERROR_METHOD_NOT_FOUND');
@@ -280,6 +289,19 @@ describe('Bitrix24 emulator', () => {
     await e.settleEvents();
     assert.equal(received.length, 1);
     assert.equal(e.stats().eventsDropped, 1);
+    // Catalog product events carry the product TYPE beside the ID.
+    e.setFaults({ dropEvents: 0 });
+    e.bindOutgoing(
+      'CATALOG.PRODUCT.ON.ADD',
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      'tok-123',
+    );
+    await call(e, 'catalog.product.add', { fields: { iblockId: 25, name: 'Стол' } });
+    await e.settleEvents();
+    const product = new URLSearchParams(received[1]);
+    assert.equal(product.get('event'), 'CATALOG.PRODUCT.ON.ADD');
+    assert.equal(product.get('data[FIELDS][ID]'), '1');
+    assert.equal(product.get('data[FIELDS][TYPE]'), '1');
   });
 
   it('wrong webhook code → 401 NO_AUTH_FOUND; moved portal → 302 to the new host', async () => {

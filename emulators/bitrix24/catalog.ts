@@ -177,6 +177,7 @@ export function catalogMethods(): MethodTable {
       applyProduct(row, fields);
       row['timestampX'] = state.date();
       state.table('product').set(id, row);
+      state.emit('CATALOG.PRODUCT.ON.ADD', id, { TYPE: Number(row['type'] ?? 1) });
       return { result: { element: row } };
     },
     'catalog.product.update': (params, { state }) => {
@@ -187,6 +188,7 @@ export function catalogMethods(): MethodTable {
         throw catalogError(0, 'Required fields: name');
       applyProduct(row, fields);
       row['timestampX'] = state.date();
+      state.emit('CATALOG.PRODUCT.ON.UPDATE', id, { TYPE: Number(row['type'] ?? 1) });
       return { result: { element: row } };
     },
     'catalog.product.get': (params, { state }) => ({
@@ -194,8 +196,9 @@ export function catalogMethods(): MethodTable {
     }),
     'catalog.product.delete': (params, { state }) => {
       const id = idOf(params);
-      mustGet(state, 'product', id, 'Product');
+      const row = mustGet(state, 'product', id, 'Product');
       state.table('product').delete(id);
+      state.emit('CATALOG.PRODUCT.ON.DELETE', id, { TYPE: Number(row['type'] ?? 1) });
       return { result: true };
     },
     'catalog.product.list': (params, { state }) => {

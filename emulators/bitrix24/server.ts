@@ -123,19 +123,25 @@ export async function startBitrix24Emulator(
   });
   let stats = emptyStats();
 
-  const state = new PortalState(now, (event, id) => {
+  const state = new PortalState(now, (event, id, fields) => {
     for (const handler of handlers.filter((h) => h.event === event)) {
       if (Math.random() < faults.dropEvents) {
         stats.eventsDropped++;
         continue;
       }
       stats.eventsSent++;
-      const sending = deliverEvent(handler, event, id, {
-        domain: new URL(baseUrl).host,
-        clientEndpoint: `${baseUrl}/rest/`,
-        memberId: 'emulated-member',
-        nowMs: now(),
-      });
+      const sending = deliverEvent(
+        handler,
+        event,
+        id,
+        {
+          domain: new URL(baseUrl).host,
+          clientEndpoint: `${baseUrl}/rest/`,
+          memberId: 'emulated-member',
+          nowMs: now(),
+        },
+        fields,
+      );
       pendingEvents.add(sending);
       void sending.finally(() => pendingEvents.delete(sending));
     }
@@ -162,7 +168,9 @@ export async function startBitrix24Emulator(
         throw new RestError(401, 'WRONG_AUTH_TYPE', 'Current authorization type is denied for this method');
       const event = String(params['event'] ?? '').toUpperCase();
       const handler = String(params['handler'] ?? '');
-      if (!/^ON[A-Z]+$/.test(event)) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
+      // CRM events are ONCRM…; newer modules name theirs with dots (CATALOG.PRODUCT.ON.ADD).
+      if (!/^(ON[A-Z]+|[A-Z]+(\.[A-Z]+)+)$/.test(event))
+        throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
       if (!/^https?:\/\//.test(handler))
         throw new RestError(
           400,
