@@ -256,6 +256,36 @@ describe('Bitrix24 emulator', () => {
     assert.equal((await fetch(`${e.url}/rest/scope?auth=${String(refreshed['access_token'])}`)).status, 200);
   });
 
+  it('OAuth authorisation: /oauth/authorize/ returns to the app with a code that lives 30 s and works once', async () => {
+    const e = await emulator({
+      oauth: { clientId: 'app.1', clientSecret: 's3cret', redirectUri: 'https://app.example.ru/b24' },
+    });
+    const codeOf = async () => {
+      const res = await fetch(`${e.url}/oauth/authorize/?client_id=app.1&state=xyz`, { redirect: 'manual' });
+      assert.equal(res.status, 302);
+      const back = new URL(res.headers.get('location')!);
+      assert.equal(back.origin + back.pathname, 'https://app.example.ru/b24');
+      assert.equal(back.searchParams.get('state'), 'xyz');
+      assert.equal(back.searchParams.get('domain'), new URL(e.url).host);
+      return back.searchParams.get('code')!;
+    };
+    const exchange = (code: string) =>
+      fetch(`${e.tokenUrl}?grant_type=authorization_code&client_id=app.1&client_secret=s3cret&code=${code}`);
+    const code = await codeOf();
+    const first = await exchange(code);
+    assert.equal(first.status, 200);
+    const tokens = (await first.json()) as Record<string, unknown>;
+    assert.equal(typeof tokens['refresh_token'], 'string');
+    assert.equal((await exchange(code)).status, 400, 'a code works once');
+    const late = await codeOf();
+    e.advance(31_000);
+    const expired = await exchange(late);
+    assert.equal(expired.status, 400);
+    assert.equal(((await expired.json()) as { error: string }).error, 'invalid_grant');
+    const foreign = await fetch(`${e.url}/oauth/authorize/?client_id=other&state=1`, { redirect: 'manual' });
+    assert.equal(foreign.status, 400);
+  });
+
   it('events: POSTed form-encoded with auth[application_token]; dropped events are counted, never retried', async () => {
     const received: string[] = [];
     const server = createServer((req, res) => {

@@ -1,6 +1,6 @@
 import { ObmenError, transientError } from '../../core/errors.ts';
 import type { HttpClient, HttpResponse } from '../../http/types.ts';
-import type { AuthSession } from './auth.ts';
+import { type AuthSession, authorizeCommand } from './auth.ts';
 import { type Bitrix24ErrorBody, bitrix24Error, needsRefresh } from './errors.ts';
 import type { OperatingBudget } from './limits.ts';
 import { toBracketQuery } from './query.ts';
@@ -83,7 +83,7 @@ export class Bitrix24Client {
         if (refreshed && needsRefresh(error)) {
           throw new ObmenError(
             'config',
-            `${this.system}: Bitrix24 refused the freshly refreshed token; re-install the application and set new tokens`,
+            `${this.system}: Bitrix24 refused the freshly refreshed token; authorise obmen again: run \`${authorizeCommand(this.system)}\``,
             { system: this.system, code: 'AUTH_FAILED', cause: error },
           );
         }
