@@ -9,7 +9,7 @@ import {
 import type { RouteConfig, SystemConfig } from '../src/config/schema.ts';
 import { bitrix24Error } from '../src/connectors/bitrix24/errors.ts';
 import { bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
-import { registerConnector } from '../src/connectors/registry.ts';
+import { effectiveLimits, registerConnector } from '../src/connectors/registry.ts';
 import type { Connector, DeliveryItem, ItemOutcome } from '../src/core/connector.ts';
 import { ObmenError } from '../src/core/errors.ts';
 import { createHttpClient } from '../src/http/client.ts';
@@ -504,6 +504,31 @@ describe('bitrix24 connector round trips over HTTP', () => {
     assert.equal(caught.errorClass, 'rate_limited');
     assert.equal(caught.code, 'QUERY_LIMIT_EXCEEDED');
     assert.equal(caught.retryAfterMs, 1000);
+  });
+
+  it("the system's one limiter gets Bitrix24's documented limits when the user set no rate (ConnectorFactory.defaultLimits)", () => {
+    const b24 = (extra: Record<string, unknown> = {}): SystemConfig => ({
+      kind: 'bitrix24',
+      url: 'https://x.bitrix24.ru',
+      ...extra,
+    });
+    assert.deepEqual(effectiveLimits(b24()), { rate: '2/s', burst: 48 });
+    assert.deepEqual(effectiveLimits(b24({ options: { plan: 'enterprise' } })), { rate: '5/s', burst: 248 });
+    assert.deepEqual(effectiveLimits(b24({ limits: { timeout: '10s' } })), {
+      rate: '2/s',
+      burst: 48,
+      timeout: '10s',
+    });
+    assert.deepEqual(
+      effectiveLimits(b24({ limits: { rate: '1/s' } })),
+      { rate: '1/s' },
+      "the user's rate wins whole",
+    );
+    assert.equal(
+      effectiveLimits({ kind: 'http', url: 'https://x.ru' }),
+      undefined,
+      'no defaults: unlimited as before',
+    );
   });
 
   it('maps every documented error to the taxonomy', () => {
