@@ -7,6 +7,7 @@ import { type Bitrix24Context, bitrix24Connector } from '../src/connectors/bitri
 import { registerConnector } from '../src/connectors/registry.ts';
 import { runPull } from '../src/engine/pull.ts';
 import { createHttpClient } from '../src/http/client.ts';
+import { b24rest } from './support/bitrix24.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
 import { waitUntil } from './support/processes.ts';
 import { createTestDatabase, type TestDatabase } from './support/stores.ts';
@@ -60,15 +61,6 @@ async function setup(sources?: unknown[]): Promise<Setup> {
   };
 }
 
-async function rest(e: Bitrix24Emulator, method: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`${e.webhookUrl}${method}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return ((await res.json()) as { result: unknown }).result;
-}
-
 async function recordOf(
   hub: TestHub,
   entity: string,
@@ -87,6 +79,12 @@ async function recordOf(
   return row ? (JSON.parse(row.data) as Record<string, unknown>) : undefined;
 }
 
+/** Every stored event has been processed (none left "received"). */
+async function noneReceived(hub: TestHub): Promise<boolean> {
+  const rows = await hub.store.db.selectFrom('inbox').select('id').where('state', '=', 'received').execute();
+  return rows.length === 0;
+}
+
 describe('bitrix24 events and the catch-up poll', () => {
   const setups: Setup[] = [];
   after(() => Promise.all(setups.map((s) => s.close())));
@@ -96,10 +94,10 @@ describe('bitrix24 events and the catch-up poll', () => {
     setups.push(s);
     for (const event of ['ONCRMCOMPANYADD', 'ONCRMCOMPANYUPDATE', 'ONCRMDEALADD'])
       s.e.bindOutgoing(event, s.hookUrl, APP_TOKEN);
-    const id = (await rest(s.e, 'crm.company.add', {
+    const id = (await b24rest(s.e, 'crm.company.add', {
       fields: { TITLE: 'ООО Событие', PHONE: [{ VALUE: '+74950000001', VALUE_TYPE: 'WORK' }] },
     })) as number;
-    await rest(s.e, 'crm.requisite.add', {
+    await b24rest(s.e, 'crm.requisite.add', {
       fields: { ENTITY_TYPE_ID: 4, ENTITY_ID: id, PRESET_ID: 1, RQ_INN: '7707083893' },
     });
     await s.e.settleEvents();
@@ -121,7 +119,7 @@ describe('bitrix24 events and the catch-up poll', () => {
     );
 
     // An update arrives as another event; the object is fetched again (events carry only the id).
-    await rest(s.e, 'crm.company.update', { id, fields: { TITLE: 'ООО Событие-2' } });
+    await b24rest(s.e, 'crm.company.update', { id, fields: { TITLE: 'ООО Событие-2' } });
     await s.e.settleEvents();
     await waitUntil(
       async () => (await recordOf(s.hub, 'counterparty', `company:${id}`))?.['name'] === 'ООО Событие-2',
@@ -130,7 +128,7 @@ describe('bitrix24 events and the catch-up poll', () => {
     );
 
     // Deals: product rows fetched with the deal.
-    const deal = (await rest(s.e, 'crm.deal.add', {
+    const deal = (await b24rest(s.e, 'crm.deal.add', {
       fields: { TITLE: 'Сделка 1', COMPANY_ID: id, OPPORTUNITY: 500 },
     })) as number;
     await s.e.settleEvents();
@@ -160,7 +158,7 @@ describe('bitrix24 events and the catch-up poll', () => {
       s.e.bindOutgoing(event, s.hookUrl, APP_TOKEN);
     const add = async (name: string, code: string) =>
       (
-        (await rest(s.e, 'catalog.product.add', { fields: { iblockId: 25, name, code } })) as {
+        (await b24rest(s.e, 'catalog.product.add', { fields: { iblockId: 25, name, code } })) as {
           element: { id: number };
         }
       ).element.id;
@@ -192,8 +190,8 @@ describe('bitrix24 events and the catch-up poll', () => {
       type: '1',
     });
 
-    await rest(s.e, 'catalog.product.update', { id: table, fields: { name: 'Стол большой' } });
-    await rest(s.e, 'catalog.product.delete', { id: chair });
+    await b24rest(s.e, 'catalog.product.update', { id: table, fields: { name: 'Стол большой' } });
+    await b24rest(s.e, 'catalog.product.delete', { id: chair });
     await s.e.settleEvents();
     await waitUntil(
       async () => (await recordOf(s.hub, 'product', String(table)))?.['name'] === 'Стол большой',
@@ -227,13 +225,7 @@ describe('bitrix24 events and the catch-up poll', () => {
       }).toString(),
     });
     assert.equal(res.status, 200);
-    await waitUntil(
-      async () =>
-        (await s.hub.store.db.selectFrom('inbox').select('state').where('state', '=', 'received').execute())
-          .length === 0,
-      10_000,
-      'every event is processed',
-    );
+    await waitUntil(() => noneReceived(s.hub), 10_000, 'every event is processed');
     const service = await s.hub.store.db
       .selectFrom('inbox')
       .selectAll()
@@ -266,13 +258,7 @@ describe('bitrix24 events and the catch-up poll', () => {
       });
     s.e.resetStats();
     await Promise.all(ids.map((id) => post('CATALOG.PRODUCT.ON.UPDATE', id)));
-    await waitUntil(
-      async () =>
-        (await s.hub.store.db.selectFrom('inbox').select('state').where('state', '=', 'received').execute())
-          .length === 0,
-      20_000,
-      'every event is processed',
-    );
+    await waitUntil(() => noneReceived(s.hub), 20_000, 'every event is processed');
     const records = await s.hub.store.db
       .selectFrom('records')
       .select('id')
@@ -309,15 +295,15 @@ describe('bitrix24 events and the catch-up poll', () => {
     setups.push(s);
     s.e.bindOutgoing('ONCRMCOMPANYADD', s.hookUrl, APP_TOKEN);
     s.e.bindOutgoing('ONCRMCOMPANYUPDATE', s.hookUrl, APP_TOKEN);
-    const first = (await rest(s.e, 'crm.company.add', { fields: { TITLE: 'ООО Первая' } })) as number;
+    const first = (await b24rest(s.e, 'crm.company.add', { fields: { TITLE: 'ООО Первая' } })) as number;
     await s.e.settleEvents();
     const initial = await runPull(s.hub.runtime, 'b24-companies');
     assert.equal(initial.stats.read, 1);
 
     s.e.setFaults({ dropEvents: 1 });
     s.e.advance(5_000);
-    const second = (await rest(s.e, 'crm.company.add', { fields: { TITLE: 'ООО Вторая' } })) as number;
-    await rest(s.e, 'crm.company.update', { id: first, fields: { TITLE: 'ООО Первая (изм.)' } });
+    const second = (await b24rest(s.e, 'crm.company.add', { fields: { TITLE: 'ООО Вторая' } })) as number;
+    await b24rest(s.e, 'crm.company.update', { id: first, fields: { TITLE: 'ООО Первая (изм.)' } });
     await s.e.settleEvents();
     assert.equal(s.e.stats().eventsDropped, 2);
     assert.equal(

@@ -13,6 +13,7 @@ import { effectiveLimits, registerConnector } from '../src/connectors/registry.t
 import type { Connector, DeliveryItem, ItemOutcome } from '../src/core/connector.ts';
 import { ObmenError } from '../src/core/errors.ts';
 import { createHttpClient } from '../src/http/client.ts';
+import { b24rest } from './support/bitrix24.ts';
 import { defineConnectorContract } from './support/connector-contract.ts';
 import { createTestHub, hubConfig } from './support/hub.ts';
 import { createTestDatabase } from './support/stores.ts';
@@ -65,15 +66,6 @@ const item = (
   deleted: false,
   externalId,
 });
-
-async function rest(e: Bitrix24Emulator, method: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`${e.webhookUrl}${method}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return ((await res.json()) as { result: unknown }).result;
-}
 
 const ids = (outcomes: ItemOutcome[]) =>
   outcomes.map((o) => (o.ok ? o.externalId : `ERR ${o.error.message}`));
@@ -335,7 +327,7 @@ describe('bitrix24 connector round trips over HTTP', () => {
   it("VAT: a product's rate becomes the portal's vatId (list read once); a rate the portal lacks parks the product with what to do", async () => {
     const e = await emulator();
     const c = connect(system(e));
-    const vats = (await rest(e, 'catalog.vat.list', {})) as {
+    const vats = (await b24rest(e, 'catalog.vat.list', {})) as {
       vats: Array<{ id: number; rate: number | null; name: string }>;
     };
     const idOfRate = (rate: number | null) => vats.vats.find((v) => v.rate === rate)!.id;
@@ -343,7 +335,7 @@ describe('bitrix24 connector round trips over HTTP', () => {
       vats.vats.some((v) => v.rate === 22),
       'the emulated portal has the 2026 standard rate',
     );
-    await rest(e, 'catalog.vat.update', { id: idOfRate(5), fields: { active: 'N' } });
+    await b24rest(e, 'catalog.vat.update', { id: idOfRate(5), fields: { active: 'N' } });
     e.resetStats();
     const out = await c.write!(route('product'), [
       item('product', 1, { name: 'Стол', vatRate: 22 }),
@@ -383,7 +375,7 @@ describe('bitrix24 connector round trips over HTTP', () => {
       item('product', 1, { name: 'Стол 2', vatRate: 22 }, out[0]!.ok ? out[0]!.externalId : undefined),
     ]);
     assert.equal(e.stats().calls['catalog.vat.list'], 1);
-    const added = (await rest(e, 'catalog.vat.add', { fields: { name: 'НДС 18%', rate: 18 } })) as {
+    const added = (await b24rest(e, 'catalog.vat.add', { fields: { name: 'НДС 18%', rate: 18 } })) as {
       vat: { id: number };
     };
     const [retried] = await c.write!(route('product'), [item('product', 5, { name: 'Старый', vatRate: 18 })]);
