@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Bitrix24Stats, startBitrix24Emulator } from '../emulators/bitrix24/index.ts';
 import { configSchema } from '../src/config/schema.ts';
-import { type Bitrix24Context, bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
+import { bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
 import { BURST_HEADROOM } from '../src/connectors/bitrix24/limits.ts';
 import { registerConnector } from '../src/connectors/registry.ts';
 import { systemClock } from '../src/core/clock.ts';
-import type { ConnectorContext, SourceItem } from '../src/core/connector.ts';
+import type { SourceItem } from '../src/core/connector.ts';
 import { ingest } from '../src/engine/ingest.ts';
 import { createRuntime } from '../src/engine/runtime.ts';
 import { drainRoute } from '../src/engine/worker.ts';
@@ -63,10 +63,9 @@ function gitCommit(): string | undefined {
 const emulator = await startBitrix24Emulator({ webhook: { userId: 1, code: 'benchcode' } });
 const dir = mkdtempSync(join(tmpdir(), 'obmen-b24-bench-'));
 const store = await openStore({ url: join(dir, 'obmen.db') });
-registerConnector({
-  kind: 'bitrix24',
-  create: (ctx: ConnectorContext) => bitrix24Connector.create({ ...ctx, store } as Bitrix24Context),
-});
+// The runtime hands the store to connectors and builds the system's limiter from the
+// connector's default limits (2/s, burst 48): the path a production hub takes.
+registerConnector(bitrix24Connector);
 const config = configSchema.parse({
   systems: {
     onec: { kind: 'noop' },

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { type Bitrix24Emulator, startBitrix24Emulator } from '../emulators/bitrix24/index.ts';
 import type { RouteConfig, SystemConfig } from '../src/config/schema.ts';
-import { type Bitrix24Context, bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
+import {
+  type Bitrix24Context,
+  bitrix24Connector,
+  reauthorizationOf,
+} from '../src/connectors/bitrix24/index.ts';
 import { registerConnector } from '../src/connectors/registry.ts';
 import type { Connector, ConnectorContext, DeliveryItem } from '../src/core/connector.ts';
+import { ObmenError } from '../src/core/errors.ts';
 import { drainRoute } from '../src/engine/worker.ts';
 import { createHttpClient } from '../src/http/client.ts';
 import { openStore, type Store } from '../src/store/store.ts';
@@ -180,6 +186,47 @@ if (process.env.B24_CRASH_CHILD) {
         if (storeB !== storeA) await storeB.close();
       }
     });
+    it('obmen bitrix24 authorize --code: a code pasted by hand is exchanged once; a reused code or one from another portal is refused', async () => {
+      const e = await emulator();
+      const store = await db().open();
+      try {
+        // The application's address is not obmen here: the code is read from the address bar.
+        e.oauth!.redirectUri = 'https://app.example.ru/bitrix24';
+        const sys = oauthSystem(e.url, e.issueTokens(), e.tokenUrl);
+        const codeFrom = async (link: string) => {
+          const res = await fetch(link, { redirect: 'manual' });
+          return new URL(res.headers.get('location')!).searchParams.get('code')!;
+        };
+        const connector = connect(sys, store);
+        const reauth = reauthorizationOf(connector)!;
+        const code = await codeFrom(reauth.link());
+        const before = await store.db
+          .selectFrom('bitrix24_tokens')
+          .select('version')
+          .where('system', '=', 'b24')
+          .executeTakeFirst();
+        const done = await reauth.withCode(code, []);
+        assert.equal(
+          done.version,
+          Number(before?.version ?? 0) + 1,
+          'the authorised pair is the next version',
+        );
+        const again = await reauth.withCode(code, []).catch((error: unknown) => error);
+        assert.ok(again instanceof ObmenError && again.code === 'AUTH_CODE_REFUSED', String(again));
+        assert.match((again as Error).message, /works once: run `obmen bitrix24 authorize b24` again/);
+        const out = await connector.write!(route, [product(1)]);
+        assert.ok(out[0]?.ok, 'the authorised tokens work');
+
+        const port = new URL(e.url).port;
+        const elsewhere = reauthorizationOf(connect({ ...sys, url: `http://localhost:${port}` }, store))!;
+        const wrong = await elsewhere
+          .withCode(await codeFrom(reauth.link()), [])
+          .catch((error: unknown) => error);
+        assert.ok(wrong instanceof ObmenError && wrong.code === 'AUTH_WRONG_PORTAL', String(wrong));
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   describe('bitrix24 OAuth without a store', () => {
@@ -203,7 +250,7 @@ if (process.env.B24_CRASH_CHILD) {
   });
 
   describe('bitrix24 OAuth crash during refresh', () => {
-    it("killed between the token server's answer and the save (the residual window): a clear config error, never a silent loop", async () => {
+    it("killed between the token server's answer and the save (the residual window): a lock-out error naming the re-authorisation, no retry storm; authorising again over HTTP recovers and re-queues what was parked", async () => {
       const e = await emulator();
       const tokens = e.issueTokens();
       const db = await createTestDatabase('sqlite');
@@ -223,18 +270,61 @@ if (process.env.B24_CRASH_CHILD) {
         child.process.kill('SIGKILL');
         await child.exited;
         const store = await db.open();
+        registerConnector(bitrix24Connector);
+        // The killed worker's refresh lease has run out by now.
+        const clock = { now: () => Date.now() + 120_000, sleep: async () => {} };
+        const hub = await createTestHub(
+          store,
+          hubConfig({
+            systems: { onec: { kind: 'noop' }, b24: sys },
+            routes: [{ name: 'products-to-b24', entity: 'product', target: 'b24', batchSize: 2 }],
+          }),
+          { clock },
+        );
+        const app = Fastify({ logger: false });
         try {
-          // The lease of the killed worker expires; the next refresh presents the spent token.
-          const clock = { now: () => Date.now() + 60_000, sleep: async () => {} };
-          const next = connect(sys, store, { clock });
-          await assert.rejects(next.write!(route, [product(1)]), (error: unknown) => {
-            assert.ok(error instanceof Error && 'errorClass' in error);
-            assert.equal(error.errorClass, 'config');
-            assert.match(error.message, /re-install the application/);
-            return true;
-          });
+          await hub.ingest(
+            'onec',
+            'product',
+            Array.from({ length: 5 }, (_, i) => ({ externalId: `p${i}`, data: { name: `Товар ${i}` } })),
+          );
+          const tokenRequests = e.oauth!.tokenRequests;
+          await hub.deliver('products-to-b24');
+          const parked = await hub.outbox('products-to-b24');
+          assert.equal(parked.length, 5);
+          for (const row of parked) {
+            assert.equal(row.state, 'failed');
+            assert.equal(row.last_error_class, 'config');
+            assert.match(row.last_error ?? '', /refused the stored refresh token \(invalid_grant\)/);
+            assert.match(row.last_error ?? '', /run `obmen bitrix24 authorize b24`/);
+          }
+          assert.equal(
+            e.oauth!.tokenRequests - tokenRequests,
+            1,
+            'refused once; later calls fail without asking again',
+          );
           assert.equal(e.stats().writes, 0, 'nothing was written with lost tokens');
+
+          // Recovery: the administrator opens the link; Bitrix24 returns to obmen with a code.
+          await hub.runtime.connectors.get('b24')!.mountInbound!(app, hub.runtime);
+          const address = await app.listen({ host: '127.0.0.1', port: 0 });
+          e.oauth!.redirectUri = `${address}/webhooks/bitrix24/b24/oauth`;
+          const forged = await fetch(`${e.oauth!.redirectUri}?code=abc&state=b24.99999999999999.x.y`);
+          assert.equal(forged.status, 400, 'a state obmen did not issue is refused');
+          const link = reauthorizationOf(hub.runtime.connectors.get('b24'))!.link();
+          assert.match(link, new RegExp(`^${e.url}/oauth/authorize/\\?client_id=local\\.obmen\\.1&state=`));
+          const page = await fetch(link);
+          const text = await page.text();
+          assert.equal(page.status, 200, text);
+          assert.match(text, /authorised again; 5 parked deliveries are queued again/);
+
+          const totals = await hub.deliver('products-to-b24');
+          assert.equal(totals.delivered, 5);
+          assert.equal(e.stats().writesByMethod['catalog.product.add'], 5);
+          assert.equal(e.stats().tokenRefreshes, 1, 'only the lost one: the new tokens work as they are');
         } finally {
+          await app.close();
+          await hub.close();
           await store.close();
         }
       } finally {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startBitrix24Emulator } from '../emulators/bitrix24/index.ts';
-import { type Bitrix24Context, bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
+import { bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
 import { registerConnector } from '../src/connectors/registry.ts';
 import { systemClock } from '../src/core/clock.ts';
-import type { ConnectorContext } from '../src/core/connector.ts';
 import { drainRoute } from '../src/engine/worker.ts';
 import { createTestHub, hubConfig } from './support/hub.ts';
 import { createTestDatabase } from './support/stores.ts';
@@ -21,11 +20,9 @@ describe('bitrix24 sustained writes at the default limits', () => {
       const e = await startBitrix24Emulator({ webhook: { userId: 1, code: 'ratecode' } });
       const db = await createTestDatabase('sqlite');
       const store = await db.open();
-      // The connector gets the store, so its default 2/s-burst-50 bucket lives in table rate_limits.
-      registerConnector({
-        kind: 'bitrix24',
-        create: (ctx: ConnectorContext) => bitrix24Connector.create({ ...ctx, store } as Bitrix24Context),
-      });
+      // No limits.rate in the config: the runtime builds the system's one limiter from the
+      // connector's defaultLimits (2/s, burst 48), kept in table rate_limits.
+      registerConnector(bitrix24Connector);
       const hub = await createTestHub(
         store,
         hubConfig({
@@ -63,6 +60,12 @@ describe('bitrix24 sustained writes at the default limits', () => {
             `limit errors ${stats.limitErrors}; products delivered ${totals.delivered}`,
         );
         assert.equal(stats.limitErrors, 0, 'the emulator never answered QUERY_LIMIT_EXCEEDED');
+        const bucket = await store.db
+          .selectFrom('rate_limits')
+          .selectAll()
+          .where('system', '=', 'b24')
+          .executeTakeFirst();
+        assert.ok(bucket, "the system's one limiter keeps its bucket in table rate_limits");
         assert.ok(spanS >= SECONDS * 0.8, `writes went on for the whole period (${spanS} s)`);
         assert.ok(
           used >= 0.9,

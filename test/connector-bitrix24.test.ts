@@ -9,10 +9,11 @@ import {
 import type { RouteConfig, SystemConfig } from '../src/config/schema.ts';
 import { bitrix24Error } from '../src/connectors/bitrix24/errors.ts';
 import { bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
-import { registerConnector } from '../src/connectors/registry.ts';
+import { effectiveLimits, registerConnector } from '../src/connectors/registry.ts';
 import type { Connector, DeliveryItem, ItemOutcome } from '../src/core/connector.ts';
 import { ObmenError } from '../src/core/errors.ts';
 import { createHttpClient } from '../src/http/client.ts';
+import { b24rest } from './support/bitrix24.ts';
 import { defineConnectorContract } from './support/connector-contract.ts';
 import { createTestHub, hubConfig } from './support/hub.ts';
 import { createTestDatabase } from './support/stores.ts';
@@ -123,6 +124,66 @@ describe('bitrix24 connector round trips over HTTP', () => {
     assert.equal(e.state.table('requisite').size, 1);
     assert.equal([...e.state.table('requisite').values()][0]!['RQ_KPP'], '773601002');
     assert.equal((e.state.table('company').get(id)!['PHONE'] as unknown[]).length, 1);
+  });
+
+  it('phones and e-mails are updated by ID: a changed phone replaces the old one, a removed e-mail disappears, an unchanged contact makes no write', async () => {
+    const e = await emulator();
+    const c = connect(system(e));
+    const person = (version: number, data: Record<string, unknown>, externalId?: string): DeliveryItem => ({
+      ...item('counterparty', 1, { kind: 'person', name: 'Смирнова Анна', ...data }, externalId),
+      version,
+    });
+    const [first] = await c.write!(route('counterparty'), [
+      person(1, {
+        phones: [{ value: '+7 900 111-22-33' }],
+        emails: [{ value: 'anna@example.ru' }, { value: 'old@example.ru', type: 'home' }],
+      }),
+    ]);
+    assert.ok(first?.ok);
+    const id = Number(first.externalId.split(':')[1]);
+    const held = () => e.state.table('contact').get(id)!;
+    const values = (type: string) =>
+      ((held()[type] ?? []) as Array<Record<string, string>>).map((m) => m['VALUE']);
+    const phoneId = (held()['PHONE'] as Array<Record<string, string>>)[0]!['ID'];
+    // A manager marks the phone as mobile in Bitrix24; the hub's phone has no kind of its own.
+    (held()['PHONE'] as Array<Record<string, string>>)[0]!['VALUE_TYPE'] = 'MOBILE';
+
+    const before = e.stats().writes;
+    const [changed] = await c.write!(route('counterparty'), [
+      person(
+        2,
+        { phones: [{ value: '+7 900 999-88-77' }], emails: [{ value: 'anna@example.ru' }] },
+        first.externalId,
+      ),
+    ]);
+    assert.ok(changed?.ok && changed.externalId === first.externalId);
+    assert.equal(e.stats().writes - before, 1, 'one crm.contact.update');
+    assert.deepEqual(values('PHONE'), ['+7 900 999-88-77'], 'one phone, not two');
+    const phone = (held()['PHONE'] as Array<Record<string, string>>)[0]!;
+    assert.equal(phone['ID'], phoneId, 'replaced in place, by its ID');
+    assert.equal(phone['VALUE_TYPE'], 'MOBILE', "the portal's kind is kept when the hub has none");
+    assert.deepEqual(values('EMAIL'), ['anna@example.ru'], 'the removed e-mail is gone');
+
+    // Nothing differs from what the portal holds (the phone spelled another way): no write at all.
+    const unchanged = e.stats().writes;
+    const [same] = await c.write!(route('counterparty'), [
+      person(
+        3,
+        { phones: [{ value: '8 (900) 999-88-77' }], emails: [{ value: 'Anna@Example.ru' }] },
+        first.externalId,
+      ),
+    ]);
+    assert.ok(same?.ok && same.externalId === first.externalId);
+    assert.equal(e.stats().writes, unchanged, 'an unchanged contact makes no write');
+
+    // An explicitly empty list removes every held value; an absent one leaves them alone.
+    await c.write!(route('counterparty'), [
+      person(4, { phones: [{ value: '+79009998877' }], emails: [] }, first.externalId),
+    ]);
+    assert.deepEqual(values('EMAIL'), []);
+    assert.deepEqual(values('PHONE'), ['+7 900 999-88-77']);
+    await c.write!(route('counterparty'), [person(5, {}, first.externalId)]);
+    assert.deepEqual(values('PHONE'), ['+7 900 999-88-77'], 'no phones in the hub: the held ones stay');
   });
 
   it('contacts: a person entered by hand is found by phone (crm.duplicate.findbycomm) instead of created again', async () => {
@@ -263,6 +324,78 @@ describe('bitrix24 connector round trips over HTTP', () => {
     assert.equal([...e.state.table('document').values()].at(-1)!['docType'], 'D');
   });
 
+  it("VAT: a product's rate becomes the portal's vatId (list read once); a rate the portal lacks parks the product with what to do", async () => {
+    const e = await emulator();
+    const c = connect(system(e));
+    const vats = (await b24rest(e, 'catalog.vat.list', {})) as {
+      vats: Array<{ id: number; rate: number | null; name: string }>;
+    };
+    const idOfRate = (rate: number | null) => vats.vats.find((v) => v.rate === rate)!.id;
+    assert.ok(
+      vats.vats.some((v) => v.rate === 22),
+      'the emulated portal has the 2026 standard rate',
+    );
+    await b24rest(e, 'catalog.vat.update', { id: idOfRate(5), fields: { active: 'N' } });
+    e.resetStats();
+    const out = await c.write!(route('product'), [
+      item('product', 1, { name: 'Стол', vatRate: 22 }),
+      item('product', 2, { name: 'Хлеб', vatRate: 10 }),
+      item('product', 3, { name: 'Книга', vatRate: null }),
+      item('product', 4, { name: 'Экспорт', vatRate: 0 }),
+      item('product', 5, { name: 'Старый', vatRate: 18 }),
+      item('product', 6, { name: 'УСН', vatRate: 5 }),
+      item('product', 7, { name: 'Без ставки' }),
+    ]);
+    assert.deepEqual(
+      out.map((o) => o.ok),
+      [true, true, true, true, false, false, true],
+    );
+    const vatOf = (o: ItemOutcome | undefined) =>
+      e.state.table('product').get(Number(o?.ok ? o.externalId : 0))?.['vatId'];
+    assert.deepEqual([out[0], out[1], out[2], out[3], out[6]].map(vatOf), [
+      idOfRate(22),
+      idOfRate(10),
+      idOfRate(null),
+      idOfRate(0),
+      undefined,
+    ]);
+    const missing = out[4]!;
+    assert.ok(!missing.ok);
+    assert.equal(missing.error.errorClass, 'config');
+    assert.equal(missing.error.code, 'VAT_RATE_MISSING');
+    assert.match(missing.error.message, /product product-5 "Старый": the portal has no VAT rate 18%/);
+    assert.match(missing.error.message, /add it in Bitrix24 .*catalog\.vat\.add.*then retry/);
+    const inactive = out[5]!;
+    assert.ok(!inactive.ok);
+    assert.match(inactive.error.message, /VAT rate 5% "НДС 5%" \(id \d+\) is inactive; activate it/);
+    assert.equal(e.stats().calls['catalog.vat.list'], 1, 'the rates are read once');
+
+    // Known rates: no second look-up. An administrator adds 18%: the retry finds it.
+    await c.write!(route('product'), [
+      item('product', 1, { name: 'Стол 2', vatRate: 22 }, out[0]!.ok ? out[0]!.externalId : undefined),
+    ]);
+    assert.equal(e.stats().calls['catalog.vat.list'], 1);
+    const added = (await b24rest(e, 'catalog.vat.add', { fields: { name: 'НДС 18%', rate: 18 } })) as {
+      vat: { id: number };
+    };
+    const [retried] = await c.write!(route('product'), [item('product', 5, { name: 'Старый', vatRate: 18 })]);
+    assert.ok(retried?.ok);
+    assert.equal(vatOf(retried), added.vat.id);
+
+    // Read back: vatId → the canonical rate.
+    const batches = [];
+    for await (const b of c.read!({
+      source: { name: 's', system: 'b24', entity: 'product', schedule: '5m', batchSize: 50 },
+      cursor: undefined,
+      full: true,
+    }))
+      batches.push(...b.items);
+    const rates = new Map(batches.map((b) => [b.data['name'], b.data['vatRate']]));
+    assert.equal(rates.get('Стол 2'), 22);
+    assert.equal(rates.get('Книга'), null);
+    assert.equal(rates.get('Без ставки'), undefined, 'no vatId, no rate');
+  });
+
   it('the legacy crm.product.* API when configured', async () => {
     const e = await emulator();
     const c = connect(system(e, { legacyProducts: true }));
@@ -363,6 +496,31 @@ describe('bitrix24 connector round trips over HTTP', () => {
     assert.equal(caught.errorClass, 'rate_limited');
     assert.equal(caught.code, 'QUERY_LIMIT_EXCEEDED');
     assert.equal(caught.retryAfterMs, 1000);
+  });
+
+  it("the system's one limiter gets Bitrix24's documented limits when the user set no rate (ConnectorFactory.defaultLimits)", () => {
+    const b24 = (extra: Record<string, unknown> = {}): SystemConfig => ({
+      kind: 'bitrix24',
+      url: 'https://x.bitrix24.ru',
+      ...extra,
+    });
+    assert.deepEqual(effectiveLimits(b24()), { rate: '2/s', burst: 48 });
+    assert.deepEqual(effectiveLimits(b24({ options: { plan: 'enterprise' } })), { rate: '5/s', burst: 248 });
+    assert.deepEqual(effectiveLimits(b24({ limits: { timeout: '10s' } })), {
+      rate: '2/s',
+      burst: 48,
+      timeout: '10s',
+    });
+    assert.deepEqual(
+      effectiveLimits(b24({ limits: { rate: '1/s' } })),
+      { rate: '1/s' },
+      "the user's rate wins whole",
+    );
+    assert.equal(
+      effectiveLimits({ kind: 'http', url: 'https://x.ru' }),
+      undefined,
+      'no defaults: unlimited as before',
+    );
   });
 
   it('maps every documented error to the taxonomy', () => {

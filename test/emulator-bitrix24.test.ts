@@ -58,6 +58,51 @@ describe('Bitrix24 emulator', () => {
     assert.equal(typeof time['operating_reset_at'], 'number');
   });
 
+  it('multi-fields as crm.contact.update documents them: append without ID, replace by ID, delete three ways', async () => {
+    const e = await emulator();
+    const phones = (values: string[]) => values.map((VALUE) => ({ VALUE, VALUE_TYPE: 'WORK' }));
+    const id = (
+      await call(e, 'crm.contact.add', {
+        fields: { NAME: 'Мария', PHONE: phones(['111', '222', '333', '444']) },
+      })
+    ).body['result'];
+    const held = async () =>
+      ((await call(e, 'crm.contact.get', { id })).body['result'] as { PHONE: Array<Record<string, string>> })
+        .PHONE;
+    const [a, b, c, d] = await held();
+    // A value without an ID is added; the ones held stay.
+    await call(e, 'crm.contact.update', { id, fields: { PHONE: phones(['555']) } });
+    assert.deepEqual(
+      (await held()).map((m) => m['VALUE']),
+      ['111', '222', '333', '444', '555'],
+    );
+    // By ID: replaced in place (the ID stays).
+    await call(e, 'crm.contact.update', {
+      id,
+      fields: { PHONE: [{ ID: b!['ID'], VALUE: '2222', VALUE_TYPE: 'MOBILE' }] },
+    });
+    const replaced = (await held()).find((m) => m['ID'] === b!['ID']);
+    assert.deepEqual([replaced?.['VALUE'], replaced?.['VALUE_TYPE']], ['2222', 'MOBILE']);
+    // DELETE=Y, an empty VALUE, or the ID alone remove a value (the docs' own example).
+    await call(e, 'crm.contact.update', {
+      id,
+      fields: { PHONE: [{ ID: a!['ID'], DELETE: 'Y' }, { ID: c!['ID'], VALUE: '' }, { ID: d!['ID'] }] },
+    });
+    assert.deepEqual(
+      (await held()).map((m) => m['VALUE']),
+      ['2222', '555'],
+    );
+    const bad = await call(e, 'crm.contact.update', {
+      id,
+      fields: { EMAIL: [{ VALUE: 'not-an-address', VALUE_TYPE: 'WORK' }] },
+    });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body, {
+      error: 'ERROR_CORE',
+      error_description: 'The field "Work e-mail" contains an invalid address',
+    });
+  });
+
   it('crm.item.*: camelCase keys and real numbers over the same deals, fm only with select *', async () => {
     const e = await emulator();
     const added = await call(e, 'crm.item.add', {
@@ -106,6 +151,15 @@ describe('Bitrix24 emulator', () => {
     assert.equal(bad.body['error'], 200040300000);
     const noName = await call(e, 'catalog.product.add', { fields: { iblockId: 25 } });
     assert.equal(noName.body['error'], 0);
+    const vats = await call(e, 'catalog.vat.list', { select: ['id', 'name', 'rate'] });
+    const rates = (vats.body['result'] as { vats: Array<{ name: string; rate: number | null }> }).vats;
+    assert.deepEqual(
+      rates.map((v) => v.rate),
+      [null, 0, 10, 20, 22, 5, 7],
+      'без НДС, 0, 10, the old 20, the 2026 standard 22, and the simplified-tax 5 and 7',
+    );
+    assert.equal(rates[0]!.name, 'Без НДС');
+    assert.equal(vats.body['total'], 7);
     const readOnly = await call(e, 'catalog.storeproduct.add', { fields: {} });
     assert.equal(readOnly.status, 404);
     assert.equal(readOnly.body['error'], 'ERROR_METHOD_NOT_FOUND');
@@ -202,6 +256,36 @@ describe('Bitrix24 emulator', () => {
     assert.equal((await fetch(`${e.url}/rest/scope?auth=${String(refreshed['access_token'])}`)).status, 200);
   });
 
+  it('OAuth authorisation: /oauth/authorize/ returns to the app with a code that lives 30 s and works once', async () => {
+    const e = await emulator({
+      oauth: { clientId: 'app.1', clientSecret: 's3cret', redirectUri: 'https://app.example.ru/b24' },
+    });
+    const codeOf = async () => {
+      const res = await fetch(`${e.url}/oauth/authorize/?client_id=app.1&state=xyz`, { redirect: 'manual' });
+      assert.equal(res.status, 302);
+      const back = new URL(res.headers.get('location')!);
+      assert.equal(back.origin + back.pathname, 'https://app.example.ru/b24');
+      assert.equal(back.searchParams.get('state'), 'xyz');
+      assert.equal(back.searchParams.get('domain'), new URL(e.url).host);
+      return back.searchParams.get('code')!;
+    };
+    const exchange = (code: string) =>
+      fetch(`${e.tokenUrl}?grant_type=authorization_code&client_id=app.1&client_secret=s3cret&code=${code}`);
+    const code = await codeOf();
+    const first = await exchange(code);
+    assert.equal(first.status, 200);
+    const tokens = (await first.json()) as Record<string, unknown>;
+    assert.equal(typeof tokens['refresh_token'], 'string');
+    assert.equal((await exchange(code)).status, 400, 'a code works once');
+    const late = await codeOf();
+    e.advance(31_000);
+    const expired = await exchange(late);
+    assert.equal(expired.status, 400);
+    assert.equal(((await expired.json()) as { error: string }).error, 'invalid_grant');
+    const foreign = await fetch(`${e.url}/oauth/authorize/?client_id=other&state=1`, { redirect: 'manual' });
+    assert.equal(foreign.status, 400);
+  });
+
   it('events: POSTed form-encoded with auth[application_token]; dropped events are counted, never retried', async () => {
     const received: string[] = [];
     const server = createServer((req, res) => {
@@ -235,6 +319,19 @@ describe('Bitrix24 emulator', () => {
     await e.settleEvents();
     assert.equal(received.length, 1);
     assert.equal(e.stats().eventsDropped, 1);
+    // Catalog product events carry the product TYPE beside the ID.
+    e.setFaults({ dropEvents: 0 });
+    e.bindOutgoing(
+      'CATALOG.PRODUCT.ON.ADD',
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      'tok-123',
+    );
+    await call(e, 'catalog.product.add', { fields: { iblockId: 25, name: 'Стол' } });
+    await e.settleEvents();
+    const product = new URLSearchParams(received[1]);
+    assert.equal(product.get('event'), 'CATALOG.PRODUCT.ON.ADD');
+    assert.equal(product.get('data[FIELDS][ID]'), '1');
+    assert.equal(product.get('data[FIELDS][TYPE]'), '1');
   });
 
   it('wrong webhook code → 401 NO_AUTH_FOUND; moved portal → 302 to the new host', async () => {

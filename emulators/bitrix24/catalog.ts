@@ -85,6 +85,30 @@ function stockOf(state: PortalState, productId: number, storeId: number): number
 
 const DOC_TYPES = new Set(['A', 'S', 'M', 'R', 'D']);
 
+/**
+ * The VAT rates of a Russian portal in 2026 (catalog.vat.list, type catalog_vat): "без НДС"
+ * (no rate), 0%, 10%, the 20% that applied until 2025, the standard 22% from 1 January 2026,
+ * and the 5% and 7% of the simplified tax system (УСН). Tests reshape the list over HTTP with
+ * catalog.vat.add / update / delete.
+ */
+const VAT_RATES: Array<[string, number | null]> = [
+  ['Без НДС', null],
+  ['НДС 0%', 0],
+  ['НДС 10%', 10],
+  ['НДС 20%', 20],
+  ['НДС 22%', 22],
+  ['НДС 5%', 5],
+  ['НДС 7%', 7],
+];
+
+function vatFields(row: Row, fields: Params): void {
+  if (fields['name'] !== undefined) row['name'] = String(fields['name']);
+  if (fields['rate'] !== undefined)
+    row['rate'] = fields['rate'] === null ? null : (num(fields['rate']) ?? null);
+  if (fields['active'] !== undefined) row['active'] = fields['active'] === 'N' ? 'N' : 'Y';
+  if (fields['sort'] !== undefined) row['sort'] = num(fields['sort']) ?? 100;
+}
+
 export function catalogMethods(): MethodTable {
   return {
     'catalog.catalog.list': () => ({
@@ -101,6 +125,43 @@ export function catalogMethods(): MethodTable {
       },
       total: 1,
     }),
+    'catalog.vat.list': (params, { state }) => {
+      const page = listRows(state.table('vat').values(), {
+        ...params,
+        order: params['order'] ?? { id: 'ASC' },
+      });
+      return {
+        result: { vats: page.result },
+        total: page.total,
+        ...(page.next === undefined ? {} : { next: page.next }),
+      };
+    },
+    'catalog.vat.get': (params, { state }) => ({
+      result: { vat: mustGet(state, 'vat', idOf(params), 'VAT rate') },
+    }),
+    'catalog.vat.add': (params, { state }) => {
+      const fields = fieldsOf(params);
+      if (!String(fields['name'] ?? '').trim() || fields['rate'] === undefined)
+        throw catalogError(0, 'Required fields: name, rate');
+      const id = state.nextId('vat');
+      const row: Row = { id, name: '', rate: null, active: 'Y', sort: 100 };
+      vatFields(row, fields);
+      row['timestampX'] = state.date();
+      state.table('vat').set(id, row);
+      return { result: { vat: row } };
+    },
+    'catalog.vat.update': (params, { state }) => {
+      const row = mustGet(state, 'vat', idOf(params), 'VAT rate');
+      vatFields(row, fieldsOf(params));
+      row['timestampX'] = state.date();
+      return { result: { vat: row } };
+    },
+    'catalog.vat.delete': (params, { state }) => {
+      const id = idOf(params);
+      mustGet(state, 'vat', id, 'VAT rate');
+      state.table('vat').delete(id);
+      return { result: true };
+    },
     'catalog.product.add': (params, { state }) => {
       const fields = fieldsOf(params);
       if (num(fields['iblockId']) !== CATALOG_IBLOCK_ID) {
@@ -116,6 +177,7 @@ export function catalogMethods(): MethodTable {
       applyProduct(row, fields);
       row['timestampX'] = state.date();
       state.table('product').set(id, row);
+      state.emit('CATALOG.PRODUCT.ON.ADD', id, { TYPE: Number(row['type'] ?? 1) });
       return { result: { element: row } };
     },
     'catalog.product.update': (params, { state }) => {
@@ -126,6 +188,7 @@ export function catalogMethods(): MethodTable {
         throw catalogError(0, 'Required fields: name');
       applyProduct(row, fields);
       row['timestampX'] = state.date();
+      state.emit('CATALOG.PRODUCT.ON.UPDATE', id, { TYPE: Number(row['type'] ?? 1) });
       return { result: { element: row } };
     },
     'catalog.product.get': (params, { state }) => ({
@@ -133,8 +196,9 @@ export function catalogMethods(): MethodTable {
     }),
     'catalog.product.delete': (params, { state }) => {
       const id = idOf(params);
-      mustGet(state, 'product', id, 'Product');
+      const row = mustGet(state, 'product', id, 'Product');
       state.table('product').delete(id);
+      state.emit('CATALOG.PRODUCT.ON.DELETE', id, { TYPE: Number(row['type'] ?? 1) });
       return { result: true };
     },
     'catalog.product.list': (params, { state }) => {
@@ -365,8 +429,14 @@ function conduct(state: PortalState, id: number) {
   return { result: true };
 }
 
-/** What a fresh portal already has: the base price type and the main store. */
+/** What a fresh portal already has: the base price type, the main store and the VAT rates. */
 export function seedCatalog(state: PortalState): void {
+  for (const [i, [name, rate]] of VAT_RATES.entries()) {
+    const id = state.nextId('vat');
+    state
+      .table('vat')
+      .set(id, { id, name, rate, active: 'Y', sort: (i + 1) * 100, timestampX: state.date() });
+  }
   const priceType = state.nextId('price_type');
   state
     .table('price_type')

@@ -3,7 +3,7 @@ import { startBitrix24Emulator } from './server.ts';
 
 /**
  * `obmen emulate bitrix24 --port N [--plan enterprise] [--latency ms] [--error-rate x] [--drop-events x]
- *  [--webhook-code c] [--client-id id --client-secret s]`. Prints the webhook URL and, with OAuth,
+ *  [--webhook-code c] [--client-id id --client-secret s [--redirect-uri url]]`. Prints the webhook URL and, with OAuth,
  * the tokens of a freshly installed app; runs until SIGINT/SIGTERM.
  */
 export async function runBitrix24EmulatorCli(argv: string[]): Promise<number> {
@@ -19,6 +19,7 @@ export async function runBitrix24EmulatorCli(argv: string[]): Promise<number> {
       'webhook-code': { type: 'string', default: 'emulatorcode' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
+      'redirect-uri': { type: 'string' },
     },
   });
   if (values.plan !== 'standard' && values.plan !== 'enterprise') {
@@ -33,7 +34,11 @@ export async function runBitrix24EmulatorCli(argv: string[]): Promise<number> {
   };
   const oauth =
     values['client-id'] && values['client-secret']
-      ? { clientId: values['client-id'], clientSecret: values['client-secret'] }
+      ? {
+          clientId: values['client-id'],
+          clientSecret: values['client-secret'],
+          ...(values['redirect-uri'] ? { redirectUri: values['redirect-uri'] } : {}),
+        }
       : undefined;
   const emulator = await startBitrix24Emulator({
     port: Number(values.port),

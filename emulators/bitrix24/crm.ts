@@ -12,6 +12,7 @@ const ENTITIES = {
 type Entity = keyof typeof ENTITIES;
 
 const MULTI_FIELDS = ['PHONE', 'EMAIL', 'WEB', 'IM'] as const;
+const EMAIL_KIND: Record<string, string> = { WORK: 'Work', HOME: 'Home', MAILING: 'Mailing', OTHER: 'Other' };
 const UF_NAME = /^UF_CRM_[A-Z0-9_]{1,43}$/;
 
 /** Legacy CRM stores scalars as strings: 1000 → "1000", true → "Y". */
@@ -35,17 +36,24 @@ function requireFields(params: Params): Params {
   return fields;
 }
 
+/**
+ * crm_multifield as crm.*.update documents it: a value without an ID is APPENDED; one with the ID
+ * of a held value replaces it; DELETE=Y, an empty VALUE or no VALUE at all removes it. An ID the
+ * object does not hold is ignored.
+ */
 function applyMultiFields(state: PortalState, row: Row, type: string, input: unknown): void {
   const current = (row[type] as Row[] | undefined) ?? [];
   for (const raw of asList(input)) {
     const item = asObject(raw);
     if (!item) continue;
-    const id = item['ID'] === undefined ? undefined : String(item['ID']);
-    const existing = id ? current.find((m) => m['ID'] === id) : undefined;
-    if (existing) {
-      if (item['DELETE'] === 'Y' || item['VALUE'] === '') current.splice(current.indexOf(existing), 1);
+    const id = item['ID'] === undefined || item['ID'] === '' ? undefined : String(item['ID']);
+    if (id !== undefined) {
+      const existing = current.find((m) => m['ID'] === id);
+      if (!existing) continue;
+      const value = item['VALUE'] === undefined ? '' : String(item['VALUE']);
+      if (item['DELETE'] === 'Y' || value === '') current.splice(current.indexOf(existing), 1);
       else {
-        if (item['VALUE'] !== undefined) existing['VALUE'] = String(item['VALUE']);
+        existing['VALUE'] = value;
         if (item['VALUE_TYPE'] !== undefined) existing['VALUE_TYPE'] = String(item['VALUE_TYPE']);
       }
       continue;
@@ -89,7 +97,8 @@ function validate(entity: Entity, row: Row): void {
   }
   for (const m of (row['EMAIL'] as Row[] | undefined) ?? []) {
     if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(String(m['VALUE']))) {
-      throw crmError(`Invalid e-mail address: ${String(m['VALUE'])}`);
+      const kind = EMAIL_KIND[String(m['VALUE_TYPE'])] ?? 'Other';
+      throw new RestError(400, 'ERROR_CORE', `The field "${kind} e-mail" contains an invalid address`);
     }
   }
 }

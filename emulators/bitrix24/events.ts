@@ -14,18 +14,21 @@ export interface EventFaults {
 
 /**
  * Sends an event as Bitrix24 does: POST application/x-www-form-urlencoded, only the id in
- * data[FIELDS][ID], auth[application_token] for verification, no retry on any failure.
+ * data[FIELDS][ID] (catalog product events add data[FIELDS][TYPE]), auth[application_token] for
+ * verification, no retry on any failure.
  */
 export async function deliverEvent(
   handler: EventHandler,
   event: string,
   id: number,
   portal: { domain: string; clientEndpoint: string; memberId: string; nowMs: number },
+  fields: Record<string, string | number> = {},
 ): Promise<boolean> {
   const body = new URLSearchParams({
     event,
     event_handler_id: String(handler.id),
     'data[FIELDS][ID]': String(id),
+    ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [`data[FIELDS][${k}]`, String(v)])),
     ts: String(Math.floor(portal.nowMs / 1000)),
     'auth[domain]': portal.domain,
     'auth[client_endpoint]': portal.clientEndpoint,

@@ -3,6 +3,8 @@ import { RestError } from './errors.ts';
 
 /** Access tokens live one hour (docs: settings/oauth/auto-renewal.md). */
 export const ACCESS_TOKEN_TTL_MS = 3_600_000;
+/** An authorisation code lives 30 seconds and works once (docs: settings/oauth/index.md). */
+export const CODE_TTL_MS = 30_000;
 
 export interface TokenPair {
   access_token: string;
@@ -20,13 +22,41 @@ export interface TokenPair {
 export class OAuthServer {
   private readonly access = new Map<string, number>();
   private readonly refresh = new Set<string>();
+  private readonly codes = new Map<string, number>();
   refreshes = 0;
+  /** Token requests of every grant, refused ones included. */
+  tokenRequests = 0;
 
   constructor(
     readonly clientId: string,
     readonly clientSecret: string,
     private readonly now: () => number,
+    /** The application's address, where /oauth/authorize/ sends the browser with the code. */
+    public redirectUri: string | undefined = undefined,
   ) {}
+
+  /**
+   * GET https://<portal>/oauth/authorize/?client_id=…&state=… as a logged-in administrator: the
+   * URL the browser is sent to, `redirectUri` with code, state, domain, member_id, scope and
+   * server_domain (the docs' list).
+   */
+  authorizeRedirect(params: Record<string, unknown>, domain: string): string {
+    if (params['client_id'] !== this.clientId)
+      throw new RestError(400, 'invalid_client', 'The application is not installed on this portal');
+    if (!this.redirectUri)
+      throw new RestError(400, 'invalid_request', 'The application has no address to return to');
+    const code = randomBytes(16).toString('hex');
+    this.codes.set(code, this.now() + CODE_TTL_MS);
+    const query = new URLSearchParams({
+      code,
+      state: String(params['state'] ?? ''),
+      domain,
+      member_id: 'emulated-member',
+      scope: 'crm,catalog',
+      server_domain: 'oauth.bitrix.info',
+    });
+    return `${this.redirectUri}${this.redirectUri.includes('?') ? '&' : '?'}${query}`;
+  }
 
   /** Tokens as after the app was installed (what the admin pastes into the config). */
   issue(): TokenPair {
@@ -55,13 +85,23 @@ export class OAuthServer {
     }
   }
 
-  /** grant_type=refresh_token at /oauth/token/. */
+  /** grant_type=refresh_token or authorization_code at /oauth/token/. */
   exchange(params: Record<string, unknown>): TokenPair {
-    if (params['grant_type'] !== 'refresh_token') {
+    this.tokenRequests++;
+    const grant = params['grant_type'];
+    if (grant !== 'refresh_token' && grant !== 'authorization_code') {
       throw new RestError(400, 'invalid_request', 'Unsupported grant_type');
     }
     if (params['client_id'] !== this.clientId || params['client_secret'] !== this.clientSecret) {
       throw new RestError(401, 'invalid_client', 'Invalid client credentials');
+    }
+    if (grant === 'authorization_code') {
+      const code = String(params['code'] ?? '');
+      const expiresAt = this.codes.get(code);
+      this.codes.delete(code);
+      if (expiresAt === undefined || expiresAt <= this.now())
+        throw new RestError(400, 'invalid_grant', 'Invalid authorization code');
+      return this.issue();
     }
     const token = String(params['refresh_token'] ?? '');
     if (!this.refresh.has(token)) throw new RestError(400, 'invalid_grant', 'Invalid refresh token');

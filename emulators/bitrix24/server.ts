@@ -34,7 +34,8 @@ export interface Bitrix24EmulatorOptions {
   limits?: Partial<LimitSettings>;
   /** Inbound webhook: `/rest/<userId>/<code>/`. */
   webhook?: { userId: number; code: string };
-  oauth?: { clientId: string; clientSecret: string };
+  /** An installed application; `redirectUri` is its address (where /oauth/authorize/ returns). */
+  oauth?: { clientId: string; clientSecret: string; redirectUri?: string };
   /** Simulated execution time per method call (ms) counted as `time.operating`; default: measured. */
   operatingCostMs?: (method: string) => number | undefined;
   faults?: Partial<Bitrix24Faults>;
@@ -100,7 +101,7 @@ export async function startBitrix24Emulator(
   const bucket = new LeakyBucket(limits, now());
   const meter = new OperatingMeter(limits);
   const oauth = options.oauth
-    ? new OAuthServer(options.oauth.clientId, options.oauth.clientSecret, now)
+    ? new OAuthServer(options.oauth.clientId, options.oauth.clientSecret, now, options.oauth.redirectUri)
     : undefined;
   const handlers: EventHandler[] = [];
   const moved = new Map<string, string>();
@@ -123,19 +124,25 @@ export async function startBitrix24Emulator(
   });
   let stats = emptyStats();
 
-  const state = new PortalState(now, (event, id) => {
+  const state = new PortalState(now, (event, id, fields) => {
     for (const handler of handlers.filter((h) => h.event === event)) {
       if (Math.random() < faults.dropEvents) {
         stats.eventsDropped++;
         continue;
       }
       stats.eventsSent++;
-      const sending = deliverEvent(handler, event, id, {
-        domain: new URL(baseUrl).host,
-        clientEndpoint: `${baseUrl}/rest/`,
-        memberId: 'emulated-member',
-        nowMs: now(),
-      });
+      const sending = deliverEvent(
+        handler,
+        event,
+        id,
+        {
+          domain: new URL(baseUrl).host,
+          clientEndpoint: `${baseUrl}/rest/`,
+          memberId: 'emulated-member',
+          nowMs: now(),
+        },
+        fields,
+      );
       pendingEvents.add(sending);
       void sending.finally(() => pendingEvents.delete(sending));
     }
@@ -162,7 +169,9 @@ export async function startBitrix24Emulator(
         throw new RestError(401, 'WRONG_AUTH_TYPE', 'Current authorization type is denied for this method');
       const event = String(params['event'] ?? '').toUpperCase();
       const handler = String(params['handler'] ?? '');
-      if (!/^ON[A-Z]+$/.test(event)) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
+      // CRM events are ONCRM…; newer modules name theirs with dots (CATALOG.PRODUCT.ON.ADD).
+      if (!/^(ON[A-Z]+|[A-Z]+(\.[A-Z]+)+)$/.test(event))
+        throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
       if (!/^https?:\/\//.test(handler))
         throw new RestError(
           400,
@@ -367,10 +376,19 @@ export async function startBitrix24Emulator(
       res.end();
       return;
     }
+    if (path[0] === 'oauth' && path[1] === 'authorize') {
+      if (!oauth) throw new RestError(404, 'NOT_FOUND', 'OAuth is not configured on this emulator');
+      res.writeHead(302, {
+        location: oauth.authorizeRedirect(await readParams(req, url), new URL(baseUrl).host),
+      });
+      res.end();
+      return;
+    }
     if (path[0] === 'oauth' && path[1] === 'token') {
       if (!oauth) throw new RestError(404, 'NOT_FOUND', 'OAuth is not configured on this emulator');
-      const tokens = oauth.exchange(await readParams(req, url));
-      stats.tokenRefreshes++;
+      const params = await readParams(req, url);
+      const tokens = oauth.exchange(params);
+      if (params['grant_type'] === 'refresh_token') stats.tokenRefreshes++;
       return send(res, 200, {
         ...tokens,
         client_endpoint: `${baseUrl}/rest/`,

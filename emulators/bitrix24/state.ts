@@ -18,8 +18,11 @@ export class PortalState {
 
   constructor(
     readonly now: () => number,
-    /** Called after a CRM change, e.g. ("ONCRMCONTACTADD", 12). */
-    readonly emit: (event: string, id: number) => void,
+    /**
+     * Called after a change, e.g. ("ONCRMCONTACTADD", 12) or ("CATALOG.PRODUCT.ON.ADD", 7,
+     * { TYPE: 1 }); `fields` go out as data[FIELDS][…] beside the ID.
+     */
+    readonly emit: (event: string, id: number, fields?: Record<string, string | number>) => void,
   ) {}
 
   table(name: string): Map<number, Row> {

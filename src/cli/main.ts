@@ -50,6 +50,8 @@ Usage: obmen <command> [options]
   duplicates <entity> [--system S]      likely duplicates (same INN, phone, e-mail)
   config schema                         JSON Schema of obmen.yaml (for editors)
   discover <system>                     entities and fields a system exposes (for mappings)
+  bitrix24 authorize <system> [--code CODE]
+                                        get new OAuth tokens when the stored ones were refused
   migrate                               apply database migrations
   user add <login> --role viewer|operator|admin
                                         create a user (password from $OBMEN_USER_PASSWORD or stdin)
@@ -217,6 +219,7 @@ async function main(argv: string[]): Promise<number> {
       link: { type: 'string' },
       create: { type: 'boolean' },
       system: { type: 'string' },
+      code: { type: 'string' },
     },
   });
   const [command, sub, arg] = positionals;
@@ -336,6 +339,14 @@ async function main(argv: string[]): Promise<number> {
         for (const entity of await connector.discover())
           out(`${entity.name}\n  ${entity.fields.join('\n  ')}`);
         return 0;
+      });
+    }
+    case 'bitrix24': {
+      if (sub !== 'authorize' || !arg)
+        throw new ObmenError('config', 'obmen bitrix24 authorize <system> [--code CODE]: name the system');
+      return withRuntime(ctx, 'authorize', async (runtime) => {
+        const { runAuthorize } = await import('../connectors/bitrix24/reauth-cli.ts');
+        return runAuthorize(runtime, arg, values.code, out);
       });
     }
     case 'user':

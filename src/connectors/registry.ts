@@ -1,3 +1,4 @@
+import type { LimitsConfig, SystemConfig } from '../config/schema.ts';
 import type { ConnectorFactory } from '../core/connector.ts';
 import { bitrixSiteConnector } from './bitrix-site/index.ts';
 import { bitrix24Connector } from './bitrix24/index.ts';
@@ -21,6 +22,18 @@ export function getConnectorFactory(kind: string): ConnectorFactory | undefined 
 /** Registered kinds, sorted, for help texts and "unknown kind" messages. */
 export function connectorKinds(): string[] {
   return [...factories.keys()].sort();
+}
+
+/**
+ * The limits a system's rate limiter enforces: the user's `limits` as written when they set a
+ * rate (or time windows) of their own; otherwise the connector's documented defaults with the
+ * user's other settings (timeout, budget, time zone) over them.
+ */
+export function effectiveLimits(system: SystemConfig): LimitsConfig | undefined {
+  const own = system.limits;
+  if (own?.rate || own?.windows?.length) return own;
+  const defaults = getConnectorFactory(system.kind)?.defaultLimits?.(system);
+  return defaults ? { ...defaults, ...own } : own;
 }
 
 registerConnector(bitrix24Connector);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { RouteConfig, SourceConfig, SystemConfig } from '../config/schema.ts';
+import type { LimitsConfig, RouteConfig, SourceConfig, SystemConfig } from '../config/schema.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { HttpClient } from '../http/types.ts';
 import type { Store } from '../store/store.ts';
@@ -105,4 +105,10 @@ export interface Connector {
 export interface ConnectorFactory {
   kind: string;
   create(ctx: ConnectorContext): Connector;
+  /**
+   * The limits the system itself enforces when the user set no `limits.rate` (Bitrix24: 2
+   * requests/s with a burst of 50). The runtime builds the system's one rate limiter, the one
+   * the shared HTTP client consults, from them (see effectiveLimits in connectors/registry.ts).
+   */
+  defaultLimits?(system: SystemConfig): LimitsConfig | undefined;
 }

@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { ObmenConfig, SourceConfig } from '../config/schema.ts';
 import { parseDuration } from '../config/units.ts';
-import { connectorKinds, getConnectorFactory } from '../connectors/registry.ts';
+import { connectorKinds, effectiveLimits, getConnectorFactory } from '../connectors/registry.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import type { Connector } from '../core/connector.ts';
 import { createEntityRegistry, type EntityRegistry } from '../core/entities/index.ts';
@@ -81,7 +81,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         `systems.${name}.kind: unknown connector kind "${system.kind}"; available: ${connectorKinds().join(', ')}`,
       );
     }
-    const limiter = createRateLimiter({ system: name, limits: system.limits, store, clock });
+    // One limiter per system, shared by every caller of its HTTP client: the user's limits, or
+    // the limits the connector documents for the system (Bitrix24's 2/s) when none are set.
+    const limiter = createRateLimiter({ system: name, limits: effectiveLimits(system), store, clock });
     const http = createHttpClient({
       system: name,
       store,

@@ -7,6 +7,7 @@ import type {
   ReadRequest,
 } from '../../core/connector.ts';
 import { configError } from '../../core/errors.ts';
+import { planLimits } from '../bitrix24/limits.ts';
 import { CATALOG_ENTITIES, newWrittenReferences } from './catalog-package.ts';
 import { exchangeError, newExchangeClient } from './exchange.ts';
 import { checkRest } from './rest-check.ts';
@@ -27,6 +28,11 @@ import { resolveBitrixSiteSystem } from './spec.ts';
  */
 export const bitrixSiteConnector: ConnectorFactory = {
   kind: 'bitrix-site',
+  // A site with REST switched on has Bitrix24's leaky bucket in front of its REST module; the
+  // few 1c_exchange.php calls share the system's one limiter and fit well within it.
+  defaultLimits(system) {
+    return system.options?.['rest'] ? planLimits('standard') : undefined;
+  },
   create(ctx: ConnectorContext): Connector {
     const settings = resolveBitrixSiteSystem(ctx.systemName, ctx.system);
     const name = ctx.systemName;

@@ -2,15 +2,15 @@ import { systemClock } from '../../core/clock.ts';
 import type { ConnectorContext } from '../../core/connector.ts';
 import { webhookAuth } from '../bitrix24/auth.ts';
 import { Bitrix24Client } from '../bitrix24/client.ts';
-import { connectorLimiter, OperatingBudget } from '../bitrix24/limits.ts';
+import { OperatingBudget } from '../bitrix24/limits.ts';
 import type { BitrixSiteRestSettings } from './rest-spec.ts';
 import { SiteStatuses } from './rest-status.ts';
 
 /**
  * The site's REST module is the Bitrix24 REST module (same envelope, errors, `batch`, leaky
  * bucket and QUERY_LIMIT_EXCEEDED), so a site is reached with the Bitrix24 transport over the
- * shared HTTP client: webhook auth, the documented default rate (2/s, burst 50) unless
- * `systems.<name>.limits` sets one, and the operating-time budget, which only acts when the site
+ * shared HTTP client: webhook auth, the documented default rate (2/s, burst 50: the factory's
+ * `defaultLimits`, unless `systems.<name>.limits` sets one), and the operating-time budget, which only acts when the site
  * reports `time.operating` (self-hosted installations have it off by default).
  */
 
@@ -28,8 +28,6 @@ export function newSiteRestClient(ctx: ConnectorContext, rest: BitrixSiteRestSet
     name,
     webhookAuth(rest.webhookUrl),
     new OperatingBudget(name, OPERATING_LIMIT_MS, clock),
-    connectorLimiter(name, ctx.system, 'standard', ctx.store, clock),
-    clock,
     ctx.signal,
     SITE_REST,
   );

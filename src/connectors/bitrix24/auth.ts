@@ -69,8 +69,29 @@ interface TokenState {
   version: number;
 }
 
-const LEASE_MS = 30_000;
+/**
+ * The token server's answer is awaited this long: abandoning an answer the server has already
+ * given would lose the rotated refresh token just like a crash would.
+ */
+const TOKEN_TIMEOUT_MS = 60_000;
+/** Longer than the wait for the token server, so a slow answer never lets a second refresher in. */
+const LEASE_MS = TOKEN_TIMEOUT_MS + 30_000;
 const WAIT_STEP_MS = 200;
+
+/** The CLI command that authorises obmen again (named in every lock-out message). */
+export const authorizeCommand = (system: string) => `obmen bitrix24 authorize ${system}`;
+
+/**
+ * The refresh token was refused (invalid_grant): spent by a refresh whose answer never reached
+ * the database, revoked by reinstalling or removing the application, or older than 180 days.
+ * Only a person can get new tokens.
+ */
+export function lockedOutError(system: string, cause?: unknown): ObmenError {
+  return configError(
+    `${system}: Bitrix24 refused the stored refresh token (invalid_grant): it was spent by a refresh whose answer never reached the database, or the application was reinstalled or removed, or the token is older than 180 days. Authorise obmen again as a portal administrator: run \`${authorizeCommand(system)}\` and open the link it prints; parked deliveries are queued again afterwards`,
+    { system, code: 'AUTH_LOCKED_OUT', ...(cause === undefined ? {} : { cause }) },
+  );
+}
 
 /**
  * OAuth 2.0 with single-use refresh tokens. The rules that keep the integration from locking
@@ -90,6 +111,8 @@ export function oauthSession(options: OAuthOptions): AuthSession {
   let cached: TokenState | undefined;
   let origin: string | undefined;
   let refreshing: Promise<void> | undefined;
+  /** The token version the token server refused (invalid_grant); a re-authorisation moves past it. */
+  let lockedVersion: number | undefined;
 
   const secrets = (): SecretBox => {
     box ??= createSecretBox(keyFromEnv());
@@ -197,51 +220,32 @@ export function oauthSession(options: OAuthOptions): AuthSession {
   }
 
   async function callTokenServer(current: TokenState): Promise<TokenState> {
-    const response = await http.request({
-      method: 'GET',
+    const answer = await tokenRequest({
+      http,
+      system,
       url: options.tokenServerUrl,
+      label: 'refresh',
       query: {
         grant_type: 'refresh_token',
         client_id: options.auth.clientId,
         client_secret: options.auth.clientSecret,
         refresh_token: current.refreshToken,
       },
-      endpoint: 'oauth/token',
-      // A refresh spends the refresh token: never repeat it blindly.
-      idempotent: false,
-      classify: (res) => {
-        if (res.status < 400) return undefined;
-        let body: Bitrix24ErrorBody = {};
-        try {
-          body = res.json<Bitrix24ErrorBody>();
-        } catch {
-          body = { error: `HTTP_${res.status}` };
-        }
-        return bitrix24Error(system, 'oauth/token (refresh)', body, res.status);
-      },
+      now: clock.now(),
     });
-    const body = response.json<{
-      access_token?: string;
-      refresh_token?: string;
-      expires?: number;
-      expires_in?: number;
-      client_endpoint?: string;
-      error?: string;
-      error_description?: string;
-    }>();
-    if (!body.access_token || !body.refresh_token) {
-      throw bitrix24Error(system, 'oauth/token (refresh)', {
-        error: body.error ?? 'invalid_grant',
-        error_description: body.error_description ?? 'no tokens in the answer',
-      });
-    }
-    return {
-      accessToken: body.access_token,
-      refreshToken: body.refresh_token,
-      expiresAt: body.expires ? body.expires * 1000 : clock.now() + (body.expires_in ?? 3600) * 1000,
-      clientEndpoint: body.client_endpoint ?? null,
-      version: current.version + 1,
-    };
+    return { ...answer, version: current.version + 1 };
+  }
+
+  /** Gives the lease back after a failed refresh, so other workers need not wait it out. */
+  async function release(version: number): Promise<void> {
+    if (!store) return;
+    await store.db
+      .updateTable('bitrix24_tokens')
+      .set({ refresh_owner: null, refresh_until: null })
+      .where('system', '=', system)
+      .where('version', '=', version)
+      .where('refresh_owner', '=', owner)
+      .execute();
   }
 
   async function doRefresh(failedAccessToken: string | undefined): Promise<void> {
@@ -250,8 +254,22 @@ export function oauthSession(options: OAuthOptions): AuthSession {
       cached = await load();
       // Someone (another worker, or this one earlier) already replaced the token that failed.
       if (failedAccessToken !== undefined && cached.accessToken !== failedAccessToken) return;
+      // This pair was refused already: fail at once, without another refused call.
+      if (lockedVersion === cached.version) throw lockedOutError(system);
       if (await claim(cached.version)) {
-        const next = await callTokenServer(cached);
+        let next: TokenState;
+        try {
+          next = await callTokenServer(cached);
+        } catch (error) {
+          await release(cached.version).catch(() => {});
+          if (error instanceof ObmenError && error.code === 'invalid_grant') {
+            lockedVersion = cached.version;
+            throw lockedOutError(system, error);
+          }
+          throw error;
+        }
+        // Nothing may come between the token server's answer and this commit: the old refresh
+        // token is spent now, and the new one exists only in memory until the commit.
         await save(cached, next);
         cached = next;
         await options.afterTokensSaved?.();
@@ -291,4 +309,115 @@ export function oauthSession(options: OAuthOptions): AuthSession {
       origin = o;
     },
   };
+}
+
+/** What the token server answers (refresh or authorisation code), parsed. */
+export interface TokenAnswer {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: number;
+  clientEndpoint: string | null;
+  memberId: string | null;
+}
+
+/**
+ * One call to the token server (`GET oauth/token/?grant_type=…`, as the docs show it). Never
+ * repeated by the HTTP client: a refresh spends the refresh token, a code lives 30 s and is
+ * single-use.
+ */
+export async function tokenRequest(options: {
+  http: HttpClient;
+  system: string;
+  url: string;
+  label: 'refresh' | 'authorization code';
+  query: Record<string, string>;
+  now: number;
+}): Promise<TokenAnswer> {
+  const { system } = options;
+  const method = `oauth/token (${options.label})`;
+  const response = await options.http.request({
+    method: 'GET',
+    url: options.url,
+    query: options.query,
+    endpoint: 'oauth/token',
+    idempotent: false,
+    timeoutMs: TOKEN_TIMEOUT_MS,
+    classify: (res) => {
+      if (res.status < 400) return undefined;
+      let body: Bitrix24ErrorBody = {};
+      try {
+        body = res.json<Bitrix24ErrorBody>();
+      } catch {
+        body = { error: `HTTP_${res.status}` };
+      }
+      return bitrix24Error(system, method, body, res.status);
+    },
+  });
+  const body = response.json<{
+    access_token?: string;
+    refresh_token?: string;
+    expires?: number;
+    expires_in?: number;
+    client_endpoint?: string;
+    member_id?: string;
+    error?: string;
+    error_description?: string;
+  }>();
+  if (!body.access_token || !body.refresh_token) {
+    throw bitrix24Error(system, method, {
+      error: body.error ?? 'invalid_grant',
+      error_description: body.error_description ?? 'no tokens in the answer',
+    });
+  }
+  return {
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+    expiresAt: body.expires ? body.expires * 1000 : options.now + (body.expires_in ?? 3600) * 1000,
+    clientEndpoint: body.client_endpoint ?? null,
+    memberId: body.member_id ?? null,
+  };
+}
+
+/**
+ * Stores the pair of a new authorisation (an exchanged code) in place of whatever the row held:
+ * version + 1 and any refresh lease cleared, in one transaction. Running workers notice at their
+ * next 401: the row's access token is no longer the one that failed, so they reload it.
+ */
+export async function saveAuthorizedTokens(
+  store: Store,
+  system: string,
+  tokens: TokenAnswer,
+  now: number,
+): Promise<number> {
+  const box = createSecretBox(keyFromEnv());
+  const values = {
+    access_token: box.encrypt(tokens.accessToken),
+    refresh_token: box.encrypt(tokens.refreshToken),
+    expires_at: tokens.expiresAt,
+    client_endpoint: tokens.clientEndpoint,
+    refresh_owner: null,
+    refresh_until: null,
+    updated_at: now,
+  };
+  return store.tx(async (trx) => {
+    const row = await trx
+      .selectFrom('bitrix24_tokens')
+      .select('version')
+      .where('system', '=', system)
+      .executeTakeFirst();
+    if (!row) {
+      await trx
+        .insertInto('bitrix24_tokens')
+        .values({ system, version: 1, ...values })
+        .execute();
+      return 1;
+    }
+    const version = Number(row.version) + 1;
+    await trx
+      .updateTable('bitrix24_tokens')
+      .set({ ...values, version })
+      .where('system', '=', system)
+      .execute();
+    return version;
+  });
 }

@@ -1,8 +1,6 @@
-import type { Clock } from '../../core/clock.ts';
 import { ObmenError, transientError } from '../../core/errors.ts';
-import type { RateLimiter } from '../../engine/rate-limiter.ts';
 import type { HttpClient, HttpResponse } from '../../http/types.ts';
-import type { AuthSession } from './auth.ts';
+import { type AuthSession, authorizeCommand } from './auth.ts';
 import { type Bitrix24ErrorBody, bitrix24Error, needsRefresh } from './errors.ts';
 import type { OperatingBudget } from './limits.ts';
 import { toBracketQuery } from './query.ts';
@@ -44,8 +42,6 @@ export class Bitrix24Client {
     readonly system: string,
     private readonly auth: AuthSession,
     private readonly budget: OperatingBudget,
-    private readonly limiter: RateLimiter | undefined,
-    private readonly clock: Clock,
     private readonly signal: AbortSignal,
     /** Names the system in messages: the same REST module serves 1C-Bitrix sites ("site REST"). */
     private readonly product = 'Bitrix24',
@@ -62,7 +58,6 @@ export class Bitrix24Client {
       const token = await this.auth.currentToken();
       let response: HttpResponse;
       try {
-        if (this.limiter) await this.limiter.acquire(this.signal);
         response = await this.http.request({
           method: 'POST',
           url: await this.auth.url(method),
@@ -73,9 +68,6 @@ export class Bitrix24Client {
           classify: (res) => this.classify(method, res),
         });
       } catch (error) {
-        if (error instanceof ObmenError && error.code === 'QUERY_LIMIT_EXCEEDED' && this.limiter) {
-          await this.limiter.blockUntil(this.clock.now() + LIMIT_PAUSE_MS);
-        }
         if (error instanceof ObmenError && error.code === 'OPERATION_TIME_LIMIT') {
           this.budget.markBlocked(method);
           throw new ObmenError('rate_limited', error.message, {
@@ -93,7 +85,7 @@ export class Bitrix24Client {
         if (refreshed && needsRefresh(error)) {
           throw new ObmenError(
             'config',
-            `${this.system}: Bitrix24 refused the freshly refreshed token; re-install the application and set new tokens`,
+            `${this.system}: Bitrix24 refused the freshly refreshed token; authorise obmen again: run \`${authorizeCommand(this.system)}\``,
             { system: this.system, code: 'AUTH_FAILED', cause: error },
           );
         }

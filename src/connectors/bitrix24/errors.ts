@@ -9,7 +9,7 @@ export interface Bitrix24ErrorBody {
 /** Codes that mean obmen is set up wrongly: retrying will not help, a person must act. */
 const CONFIG_CODES: Record<string, string> = {
   NO_AUTH_FOUND: 'check the webhook code or the application tokens',
-  invalid_token: 'the access token is not valid; re-install the application or set new tokens',
+  invalid_token: 'the access token is not valid; authorise obmen again (obmen bitrix24 authorize <system>)',
   insufficient_scope: 'give the webhook/application the needed scope (crm, catalog) in Bitrix24',
   INVALID_CREDENTIALS:
     'no active inbound webhook has this user id and code (or its user lacks permissions); check the webhook code',
@@ -27,7 +27,7 @@ const CONFIG_CODES: Record<string, string> = {
   allowed_only_intranet_user: 'the webhook/application user must be an employee (intranet user)',
   invalid_client: 'check clientId and clientSecret of the application',
   invalid_grant:
-    'the refresh token was refused: re-install the application in Bitrix24 and set the new tokens',
+    'the token or authorisation code was refused; authorise obmen again (obmen bitrix24 authorize <system>)',
   PAYMENT_REQUIRED: "the application's subscription or trial has ended",
 };
 

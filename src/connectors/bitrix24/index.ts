@@ -13,12 +13,14 @@ import type { Runtime } from '../../engine/runtime.ts';
 import type { Store } from '../../store/store.ts';
 import { type AuthSession, oauthSession, webhookAuth } from './auth.ts';
 import { Bitrix24Client } from './client.ts';
-import { connectorLimiter, OperatingBudget } from './limits.ts';
+import { OperatingBudget, planLimits } from './limits.ts';
+import { mountAuthorizeEndpoint, Reauthorization } from './reauth.ts';
 import type { ResourceContext } from './resources/common.ts';
 import { UserFields } from './resources/userfield.ts';
+import { VatRates } from './resources/vat.ts';
 import { writeBatch } from './sink.ts';
 import { readSource } from './source.ts';
-import { resolveBitrix24System } from './spec.ts';
+import { bitrix24OptionsSchema, resolveBitrix24System } from './spec.ts';
 import { bindEvents, mountWebhook } from './webhook.ts';
 
 /**
@@ -32,10 +34,28 @@ export interface Bitrix24Context extends ConnectorContext {
   afterTokensSaved?: () => Promise<void>;
 }
 
+/** A bitrix24 connector; OAuth systems can be authorised again (see reauth.ts). */
+export interface Bitrix24Connector extends Connector {
+  reauthorization: Reauthorization | undefined;
+}
+
+/** The re-authorisation of a system's connector, when it is a bitrix24 OAuth one. */
+export function reauthorizationOf(connector: Connector | undefined): Reauthorization | undefined {
+  return connector && 'reauthorization' in connector
+    ? (connector as Bitrix24Connector).reauthorization
+    : undefined;
+}
+
 /** Bitrix24 REST (cloud or self-hosted portal): CRM, catalogue, stock; events in, batches out. */
 export const bitrix24Connector: ConnectorFactory = {
   kind: 'bitrix24',
-  create(base: ConnectorContext): Connector {
+  // The portal's leaky bucket (limits.md): the runtime's limiter for the system enforces it when
+  // the user set no limits.rate, so every caller and process shares one bucket.
+  defaultLimits(system) {
+    const plan = bitrix24OptionsSchema.shape.plan.safeParse(system.options?.['plan']);
+    return planLimits(plan.success ? plan.data : 'standard');
+  },
+  create(base: ConnectorContext): Bitrix24Connector {
     const ctx = base as Bitrix24Context;
     const name = ctx.systemName;
     const settings = resolveBitrix24System(name, ctx.system);
@@ -52,15 +72,26 @@ export const bitrix24Connector: ConnectorFactory = {
             store: ctx.store,
             ...(ctx.afterTokensSaved ? { afterTokensSaved: ctx.afterTokensSaved } : {}),
           });
-    const limiter = connectorLimiter(name, ctx.system, settings.options.plan, ctx.store, clock);
+    const reauthorization =
+      settings.auth.kind === 'oauth' && ctx.store
+        ? new Reauthorization(
+            name,
+            settings.auth,
+            settings.options.tokenServerUrl,
+            ctx.http,
+            ctx.store,
+            clock,
+          )
+        : undefined;
     const budget = new OperatingBudget(name, settings.options.operatingLimitSeconds * 1000, clock);
-    const client = new Bitrix24Client(ctx.http, name, auth, budget, limiter, clock, ctx.signal);
+    const client = new Bitrix24Client(ctx.http, name, auth, budget, ctx.signal);
     let iblock: Promise<number> | undefined;
     const resources: ResourceContext = {
       client,
       system: name,
       options: settings.options,
       userFields: new UserFields(client),
+      vatRates: new VatRates(client),
       iblockId() {
         if (settings.options.iblockId) return Promise.resolve(settings.options.iblockId);
         iblock ??= client.call<{ catalogs?: Array<{ id: number }> }>('catalog.catalog.list').then((r) => {
@@ -95,6 +126,7 @@ export const bitrix24Connector: ConnectorFactory = {
         : undefined;
 
     return {
+      reauthorization,
       async check() {
         ensureOpen();
         try {
@@ -139,6 +171,7 @@ export const bitrix24Connector: ConnectorFactory = {
           applicationToken: settings.applicationToken,
           resources,
         });
+        if (reauthorization) mountAuthorizeEndpoint(app, runtime, name, reauthorization);
       },
       async close() {
         closed = true;

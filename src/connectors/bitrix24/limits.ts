@@ -1,8 +1,6 @@
-import type { LimitsConfig, SystemConfig } from '../../config/schema.ts';
+import type { LimitsConfig } from '../../config/schema.ts';
 import type { Clock } from '../../core/clock.ts';
 import { rateLimitedError } from '../../core/errors.ts';
-import { createRateLimiter, type RateLimiter } from '../../engine/rate-limiter.ts';
-import type { Store } from '../../store/store.ts';
 
 /**
  * Bitrix24's documented leaky bucket (limits.md): 2/s burst 50, Enterprise 5/s burst 250 —
@@ -13,32 +11,11 @@ import type { Store } from '../../store/store.ts';
  */
 export const BURST_HEADROOM = 2;
 
-export function defaultLimits(plan: 'standard' | 'enterprise'): LimitsConfig {
+/** The portal's documented request-rate limits for the plan, less the burst headroom. */
+export function planLimits(plan: 'standard' | 'enterprise'): LimitsConfig {
   return plan === 'enterprise'
     ? { rate: '5/s', burst: 250 - BURST_HEADROOM }
     : { rate: '2/s', burst: 50 - BURST_HEADROOM };
-}
-
-/**
- * The request-rate limiter the connector applies itself. The shared HTTP client already limits
- * by `systems.<name>.limits`; when the user set no rate there, Bitrix24 still has one, so the
- * connector adds the documented default. It uses the same system name, so with a store it shares
- * the rate_limits row (and any blockUntil after a 503) with the client's limiter and every process.
- */
-export function connectorLimiter(
-  systemName: string,
-  system: SystemConfig,
-  plan: 'standard' | 'enterprise',
-  store: Store | undefined,
-  clock: Clock,
-): RateLimiter | undefined {
-  if (system.limits?.rate || system.limits?.windows?.length) return undefined;
-  return createRateLimiter({
-    system: systemName,
-    limits: { ...system.limits, ...defaultLimits(plan) },
-    ...(store ? { store } : {}),
-    clock,
-  });
 }
 
 /** Keep this much of the operating budget unused: the call that crosses the limit still runs long. */

@@ -34,7 +34,15 @@ export async function toSourceItems(
   rows: Row[],
 ): Promise<SourceItem[]> {
   if (rows.length === 0) return [];
-  if (kind === 'product') return rows.map(productToSource);
+  if (kind === 'product') {
+    const items = rows.map(productToSource);
+    // vatId → the canonical rate, through the portal's VAT list (read once).
+    for (const [i, row] of rows.entries()) {
+      const rate = await ctx.vatRates.rateOf(row['vatId']);
+      if (rate !== undefined) items[i]!.data['vatRate'] = rate;
+    }
+    return items;
+  }
   if (kind === 'contact')
     return rows.map((r) =>
       contactToSource(r, entity === 'counterparty' ? 'counterparty' : 'contact', ctx.options),

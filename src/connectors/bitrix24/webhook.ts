@@ -1,31 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { SourceItem } from '../../core/connector.ts';
-import { ingest } from '../../engine/ingest.ts';
 import type { Runtime } from '../../engine/runtime.ts';
+import { EVENTS, eventKind, INBOX_KIND, processEventRows, type StoredEvent } from './events.ts';
 import type { ResourceContext } from './resources/common.ts';
-import { fetchByIds, kindOf, type SourceKind, toSourceItems } from './source.ts';
-
-export const INBOX_KIND = 'bitrix24.event';
-
-/** The CRM events obmen binds (event.bind) and accepts. */
-export const CRM_EVENTS = [
-  'ONCRMCONTACTADD',
-  'ONCRMCONTACTUPDATE',
-  'ONCRMCONTACTDELETE',
-  'ONCRMCOMPANYADD',
-  'ONCRMCOMPANYUPDATE',
-  'ONCRMCOMPANYDELETE',
-  'ONCRMDEALADD',
-  'ONCRMDEALUPDATE',
-  'ONCRMDEALDELETE',
-];
-
-function eventKind(event: string): { kind: SourceKind; deleted: boolean } | undefined {
-  const m = /^ONCRM(CONTACT|COMPANY|DEAL)(ADD|UPDATE|DELETE)$/.exec(event.toUpperCase());
-  if (!m) return undefined;
-  return { kind: m[1]!.toLowerCase() as SourceKind, deleted: m[2] === 'DELETE' };
-}
 
 /** Compares secrets in constant time (hashing first makes the lengths equal). */
 export function sameSecret(given: string, expected: string): boolean {
@@ -42,7 +19,7 @@ export interface WebhookDeps {
 
 /**
  * POST /webhooks/bitrix24/<system>: Bitrix24's outbound events, form-encoded
- * (event, data[FIELDS][ID], auth[application_token]…). The event is verified, written to the
+ * (event, data[FIELDS][ID], data[FIELDS][TYPE] for catalog products, auth[application_token]…). The event is verified, written to the
  * inbox and only then answered 200 — Bitrix24 never re-sends an event, so nothing may be lost
  * between receiving and storing. Processing (fetch the object with *.get, ingest) runs after
  * the answer; rows left "received" by a crash are processed at the next start.
@@ -70,6 +47,7 @@ export async function mountWebhook(app: FastifyInstance, runtime: Runtime, deps:
       if (!eventKind(event) || !/^\d+$/.test(id)) {
         return reply.code(400).send({ error: `unsupported event "${event}" or missing data[FIELDS][ID]` });
       }
+      const stored: StoredEvent = { event, id, ts: form.get('ts'), type: form.get('data[FIELDS][TYPE]') };
       await runtime.store.db
         .insertInto('inbox')
         .values({
@@ -77,7 +55,7 @@ export async function mountWebhook(app: FastifyInstance, runtime: Runtime, deps:
           kind: INBOX_KIND,
           received_at: runtime.clock.now(),
           headers: null,
-          payload: JSON.stringify({ event, id, ts: form.get('ts') }),
+          payload: JSON.stringify(stored),
           state: 'received',
           processed_at: null,
           error: null,
@@ -122,77 +100,27 @@ async function processPending(runtime: Runtime, deps: WebhookDeps): Promise<numb
     .orderBy('id')
     .limit(500)
     .execute();
-  let done = 0;
-  for (const row of rows) {
-    const { event, id } = JSON.parse(row.payload) as { event: string; id: string };
-    let error: string | null = null;
-    try {
-      error = await processEvent(runtime, deps, event, id);
-    } catch (caught) {
-      const message = (caught as Error).message;
-      // Transient trouble (network, limits): leave the row for the next pass.
-      if ((caught as { retryable?: boolean }).retryable) {
-        runtime.log.warn({ system: deps.system, event, id, err: message }, 'bitrix24 event will be retried');
-        continue;
-      }
-      error = message;
-    }
+  if (rows.length === 0) return 0;
+  const outcomes = await processEventRows(runtime, deps.system, deps.resources, rows);
+  const now = runtime.clock.now();
+  for (const [id, outcome] of outcomes) {
     await runtime.store.db
       .updateTable('inbox')
-      .set({ state: error ? 'failed' : 'processed', processed_at: runtime.clock.now(), error })
-      .where('id', '=', row.id)
+      .set({ state: outcome.state, processed_at: now, error: outcome.note })
+      .where('id', '=', id)
       .execute();
-    done++;
   }
-  return done;
+  return outcomes.size;
 }
 
-/** Fetches the object an event names and ingests it into every source reading that kind; returns an error text or null. */
-async function processEvent(
-  runtime: Runtime,
-  deps: WebhookDeps,
-  event: string,
-  id: string,
-): Promise<string | null> {
-  const what = eventKind(event);
-  if (!what) return `unsupported event ${event}`;
-  const sources = runtime.sources.filter((s) => {
-    if (s.system !== deps.system) return false;
-    try {
-      return kindOf(s.entity, s.options) === what.kind;
-    } catch {
-      return false;
-    }
-  });
-  if (sources.length === 0)
-    return `no source reads Bitrix24 ${what.kind} from system ${deps.system}; event ignored`;
-  for (const source of sources) {
-    let items: SourceItem[];
-    if (what.deleted) {
-      const prefix =
-        what.kind === 'company'
-          ? 'company:'
-          : what.kind === 'contact' && source.entity === 'counterparty'
-            ? 'contact:'
-            : '';
-      items = [{ externalId: `${prefix}${id}`, data: {}, deleted: true }];
-    } else {
-      const { found } = await fetchByIds(deps.resources, what.kind, [id]);
-      items = await toSourceItems(deps.resources, what.kind, source.entity, found);
-    }
-    if (items.length === 0) continue;
-    const result = await ingest(runtime.ingest, { system: deps.system, entity: source.entity, items });
-    if (result.invalid.length > 0)
-      return result.invalid.map((i) => `${i.externalId}: ${i.message}`).join('; ');
-  }
-  return null;
-}
-
-/** OAuth apps subscribe with event.bind (webhooks: outgoing webhooks set up in the portal UI). */
+/**
+ * OAuth apps subscribe with event.bind (webhooks: outgoing webhooks set up in the portal UI): the
+ * CRM events and the catalog product events (the docs name event.bind as the way to get those).
+ */
 export async function bindEvents(
   resources: ResourceContext,
   handlerUrl: string,
-  events: string[] = CRM_EVENTS,
+  events: string[] = EVENTS,
 ): Promise<string[]> {
   const bound = await resources.client.call<Array<{ event: string; handler: string }>>('event.get');
   const have = new Set(

@@ -4,6 +4,7 @@ import type { BatchCommand, BatchOutcome, Bitrix24Client } from '../client.ts';
 import { MAX_BATCH } from '../client.ts';
 import type { Bitrix24Options } from '../spec.ts';
 import type { UserFields } from './userfield.ts';
+import type { VatRates } from './vat.ts';
 
 /** What every resource writer gets. */
 export interface ResourceContext {
@@ -11,6 +12,8 @@ export interface ResourceContext {
   system: string;
   options: Bitrix24Options;
   userFields: UserFields;
+  /** The portal's VAT rates (catalog.vat.list), read once: canonical rate → vatId. */
+  vatRates: VatRates;
   /** The product catalogue's iblockId (option or catalog.catalog.list), looked up once. */
   iblockId(): Promise<number>;
 }

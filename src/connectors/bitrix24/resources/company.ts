@@ -1,7 +1,8 @@
 import type { DeliveryItem, SourceItem } from '../../../core/connector.ts';
 import type { ResourceContext } from './common.ts';
 import { merged, str } from './common.ts';
-import { fromMultiField, multiField, type PartyWrite } from './party.ts';
+import { fromMultiField, multiField } from './multifield.ts';
+import type { PartyWrite } from './party.ts';
 
 /** canonical counterparty (company) → crm.company fields. */
 export function companyWrite(ctx: ResourceContext, item: DeliveryItem): PartyWrite {

@@ -1,7 +1,8 @@
 import type { DeliveryItem, SourceItem } from '../../../core/connector.ts';
 import type { ResourceContext } from './common.ts';
 import { merged, str } from './common.ts';
-import { fromMultiField, multiField, type PartyWrite } from './party.ts';
+import { fromMultiField, multiField } from './multifield.ts';
+import type { PartyWrite } from './party.ts';
 
 /** Splits "Иванов Иван Иванович" (1C writes the surname first) when no parts are given. */
 function nameParts(data: Record<string, unknown>): {

@@ -2,7 +2,9 @@ import type { DeliveryItem, ItemOutcome } from '../../../core/connector.ts';
 import { type ObmenError, transientError } from '../../../core/errors.ts';
 import type { BatchCommand } from '../client.ts';
 import { ref } from '../query.ts';
+import { fieldsToAdd, fieldsToUpdate } from './changes.ts';
 import { failed, idFrom, itemError, ok, type ResourceContext, runGroups, str } from './common.ts';
+import { MULTI_FIELDS } from './multifield.ts';
 
 /** A contact or company ready to write: Bitrix24 fields plus what duplicate search and requisites need. */
 export interface PartyWrite {
@@ -16,40 +18,12 @@ export interface PartyWrite {
 
 const TYPE_ID = { contact: 3, company: 4 } as const;
 
-/** Multi-field values (PHONE/EMAIL) as Bitrix24 takes them: [{VALUE, VALUE_TYPE}]. */
-export function multiField(
-  values: unknown,
-  defaultType: string,
-): Array<{ VALUE: string; VALUE_TYPE: string }> | undefined {
-  if (!Array.isArray(values) || values.length === 0) return undefined;
-  const types = new Set(['WORK', 'MOBILE', 'FAX', 'HOME', 'PAGER', 'MAILING', 'OTHER']);
-  return values
-    .map((v) => (typeof v === 'string' ? { value: v } : (v as { value?: unknown; type?: unknown })))
-    .filter((v) => str(v.value))
-    .map((v) => {
-      const type = String(v.type ?? '').toUpperCase();
-      return { VALUE: str(v.value)!, VALUE_TYPE: types.has(type) ? type : defaultType };
-    });
-}
-
-/**
- * Multi-field values as canonical phones/e-mails. WORK, the kind multiField gives a value that
- * came without one, reads as no kind, so a value obmen wrote comes back exactly as it was sent
- * (otherwise every phone from 1C would return from Bitrix24 as a change, a new version).
- */
-export function fromMultiField(values: unknown): Array<{ value: string; type?: string }> {
-  if (!Array.isArray(values)) return [];
-  return (values as Array<{ VALUE?: unknown; VALUE_TYPE?: unknown }>).map((m) => {
-    const type = String(m.VALUE_TYPE ?? '').toLowerCase();
-    return type && type !== 'work' ? { value: String(m.VALUE), type } : { value: String(m.VALUE) };
-  });
-}
-
 /**
  * Writes contacts or companies: find each object (known id → ORIGIN_ID → duplicate search by
  * phone/e-mail), then add or update in batches, with its requisite (INN/KPP) in the same batch
- * through a $result reference. An update sends multi-fields only when nothing of them exists
- * yet, since Bitrix24 ADDS values without an ID (it would duplicate every phone on each sync).
+ * through a $result reference. An update sends only what differs from the object as the portal
+ * holds it (changes.ts): phones and e-mails as by-ID changes, since Bitrix24 ADDS values sent
+ * without an ID; an object that already holds everything gets no write at all.
  */
 export async function writeParties(
   ctx: ResourceContext,
@@ -115,19 +89,22 @@ export async function writeParties(
   for (const [i, w] of writes.entries())
     if (w.item.ownedFields && idOf.has(w.item.recordId)) writes[i] = withoutOwnedFields(ctx, entity, w);
 
-  // Multi-fields already present on objects we update: only new objects get them (see above).
+  // Objects we update, as the portal holds them (with the IDs of their multi-field values).
   const toUpdate = writes.filter((w) => idOf.has(w.item.recordId));
   if (toUpdate.length > 0) {
     const rows = await client.listAll(
       `crm.${entity}.list`,
-      { filter: { '@ID': toUpdate.map((w) => idOf.get(w.item.recordId)) }, select: ['ID', 'PHONE', 'EMAIL'] },
+      {
+        filter: { '@ID': toUpdate.map((w) => idOf.get(w.item.recordId)) },
+        select: ['*', 'UF_*', ...MULTI_FIELDS],
+      },
       (r) => (Array.isArray(r) ? r : []) as Array<Record<string, unknown>>,
     );
     for (const row of rows) existing.set(String(row['ID']), row);
   }
 
   // Requisites of objects that already exist, to update instead of adding a second one.
-  const requisiteOf = new Map<string, string>();
+  const requisiteOf = new Map<string, Record<string, unknown>>();
   const withRequisites = options.requisites === 'requisite' ? writes.filter((w) => w.inn || w.kpp) : [];
   const knownIds = withRequisites
     .map((w) => idOf.get(w.item.recordId))
@@ -135,11 +112,14 @@ export async function writeParties(
   if (knownIds.length > 0) {
     const rows = await client.listAll(
       'crm.requisite.list',
-      { filter: { ENTITY_TYPE_ID: TYPE_ID[entity], '@ENTITY_ID': knownIds }, select: ['ID', 'ENTITY_ID'] },
-      (r) => (Array.isArray(r) ? r : []) as Array<{ ID: string; ENTITY_ID: string }>,
+      {
+        filter: { ENTITY_TYPE_ID: TYPE_ID[entity], '@ENTITY_ID': knownIds },
+        select: ['ID', 'ENTITY_ID', 'RQ_INN', 'RQ_KPP'],
+      },
+      (r) => (Array.isArray(r) ? r : []) as Array<Record<string, unknown>>,
     );
     for (const row of rows)
-      if (!requisiteOf.has(String(row.ENTITY_ID))) requisiteOf.set(String(row.ENTITY_ID), String(row.ID));
+      if (!requisiteOf.has(String(row['ENTITY_ID']))) requisiteOf.set(String(row['ENTITY_ID']), row);
   }
 
   await ctx.userFields.ensure(
@@ -150,24 +130,23 @@ export async function writeParties(
   const groups: BatchCommand[][] = [];
   for (const [i, w] of writes.entries()) {
     const id = idOf.get(w.item.recordId);
-    const fields = { ...w.fields };
-    if (id) {
-      const row = existing.get(id);
-      for (const type of ['PHONE', 'EMAIL']) {
-        const current = row?.[type];
-        if (Array.isArray(current) && current.length > 0) delete fields[type];
-      }
-    }
-    const main: BatchCommand = id
-      ? { key: `w${i}`, method: `crm.${entity}.update`, params: { id, fields } }
-      : { key: `w${i}`, method: `crm.${entity}.add`, params: { fields } };
-    const group = [main];
+    const fields = id ? fieldsToUpdate(existing.get(id), w.fields) : fieldsToAdd(w.fields);
+    const group: BatchCommand[] = [];
+    if (!id) group.push({ key: `w${i}`, method: `crm.${entity}.add`, params: { fields } });
+    else if (Object.keys(fields).length > 0)
+      group.push({ key: `w${i}`, method: `crm.${entity}.update`, params: { id, fields } });
     if (withRequisites.includes(w)) {
       const rq: Record<string, unknown> = { RQ_INN: w.inn ?? '', RQ_KPP: w.kpp ?? '' };
       const existingRq = id ? requisiteOf.get(id) : undefined;
-      if (existingRq)
-        group.push({ key: `r${i}`, method: 'crm.requisite.update', params: { id: existingRq, fields: rq } });
-      else {
+      if (existingRq) {
+        const changed = fieldsToUpdate(existingRq, rq);
+        if (Object.keys(changed).length > 0)
+          group.push({
+            key: `r${i}`,
+            method: 'crm.requisite.update',
+            params: { id: String(existingRq['ID']), fields: changed },
+          });
+      } else {
         group.push({
           key: `r${i}`,
           method: 'crm.requisite.add',
@@ -177,17 +156,19 @@ export async function writeParties(
               ENTITY_TYPE_ID: TYPE_ID[entity],
               ENTITY_ID: id ?? ref(`w${i}`),
               PRESET_ID: options.requisitePresetId,
-              NAME: str(fields['TITLE']) ?? str(fields['LAST_NAME']) ?? 'Реквизит',
+              NAME: str(w.fields['TITLE']) ?? str(w.fields['LAST_NAME']) ?? 'Реквизит',
             },
           },
         });
       }
     }
-    groups.push(group);
+    if (group.length > 0) groups.push(group);
   }
   const results = await runGroups(ctx, groups);
   for (const [i, w] of writes.entries()) {
-    const main = results.get(`w${i}`);
+    const known = idOf.get(w.item.recordId);
+    // An object that already held everything was not written: its outcome is its id.
+    const main = results.get(`w${i}`) ?? (known ? { ok: true as const, result: true } : undefined);
     if (!main || !main.ok) {
       outcomes.set(
         w.item.recordId,

@@ -1,5 +1,5 @@
 import type { DeliveryItem, ItemOutcome, SourceItem } from '../../../core/connector.ts';
-import { transientError } from '../../../core/errors.ts';
+import { configError, type ObmenError, transientError } from '../../../core/errors.ts';
 import type { BatchCommand } from '../client.ts';
 import {
   failed,
@@ -25,7 +25,12 @@ function grams(weight: unknown): number | undefined {
 }
 
 /** canonical product → catalog.product fields (camelCase, real numbers). */
-function catalogFields(item: DeliveryItem, iblockId: number, code: boolean): Record<string, unknown> {
+function catalogFields(
+  item: DeliveryItem,
+  iblockId: number,
+  code: boolean,
+  vatId: number | undefined,
+): Record<string, unknown> {
   const d = item.data;
   return merged(
     {
@@ -36,10 +41,51 @@ function catalogFields(item: DeliveryItem, iblockId: number, code: boolean): Rec
       active: d['deleted'] === true || item.deleted ? 'N' : 'Y',
       previewText: str(d['description']),
       weight: grams(d['weight']),
+      vatId,
       vatIncluded: 'Y',
     },
     item,
   );
+}
+
+/** The canonical VAT rate a product states: a percent, null for "без НДС", undefined when it says nothing. */
+function vatRateOf(item: DeliveryItem): number | null | undefined {
+  if (!('vatRate' in item.data) || item.fields?.['vatId'] !== undefined) return undefined;
+  const rate = item.data['vatRate'];
+  return rate === null ? null : num(rate);
+}
+
+/**
+ * The portal's vatId for each product that states a VAT rate; products whose rate the portal lacks
+ * get a config error instead (parked: a person adds the rate in Bitrix24, then retries).
+ */
+async function vatIds(
+  ctx: ResourceContext,
+  items: DeliveryItem[],
+): Promise<{ ids: Map<string, number>; refused: Map<string, ObmenError> }> {
+  const ids = new Map<string, number>();
+  const refused = new Map<string, ObmenError>();
+  const rates = new Map<string, number | null>();
+  for (const item of items) {
+    const rate = vatRateOf(item);
+    if (rate !== undefined) rates.set(item.recordId, rate);
+  }
+  if (rates.size === 0) return { ids, refused };
+  const found = await ctx.vatRates.resolve([...new Set(rates.values())]);
+  for (const item of items) {
+    if (!rates.has(item.recordId)) continue;
+    const lookup = found.get(rates.get(item.recordId)!)!;
+    if ('id' in lookup) ids.set(item.recordId, lookup.id);
+    else
+      refused.set(
+        item.recordId,
+        configError(
+          `${ctx.system}: product ${item.recordId} "${str(item.data['name']) ?? ''}": ${lookup.problem}`,
+          { system: ctx.system, code: 'VAT_RATE_MISSING' },
+        ),
+      );
+  }
+  return { ids, refused };
 }
 
 /** canonical product → legacy crm.product fields (UPPER_CASE). */
@@ -65,9 +111,15 @@ function legacyFields(item: DeliveryItem, currency: string): Record<string, unkn
 export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
   const legacy = ctx.options.legacyProducts;
   const iblockId = legacy ? 0 : await ctx.iblockId();
+  // The legacy crm.product.* API is for portals without the catalog scope: no VAT lookup there.
+  const vat = legacy
+    ? { ids: new Map<string, number>(), refused: new Map<string, ObmenError>() }
+    : await vatIds(ctx, items);
   const idOf = new Map<string, string>();
   for (const item of items) if (item.externalId) idOf.set(item.recordId, item.externalId);
-  const unknown = items.filter((i) => !idOf.has(i.recordId)).map((i) => i.recordId);
+  const unknown = items
+    .filter((i) => !idOf.has(i.recordId) && !vat.refused.has(i.recordId))
+    .map((i) => i.recordId);
   if (unknown.length > 0) {
     if (legacy) {
       const rows = await ctx.client.listAll(
@@ -86,19 +138,23 @@ export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[])
     }
   }
   const prefix = legacy ? 'crm.product' : 'catalog.product';
-  const groups: BatchCommand[][] = items.map((item, i) => {
+  const groups: BatchCommand[][] = [];
+  for (const [i, item] of items.entries()) {
+    if (vat.refused.has(item.recordId)) continue;
     const fields = legacy
       ? legacyFields(item, ctx.options.currency)
-      : catalogFields(item, iblockId, ctx.options.productCode === 'article');
+      : catalogFields(item, iblockId, ctx.options.productCode === 'article', vat.ids.get(item.recordId));
     const id = idOf.get(item.recordId);
-    return [
+    groups.push([
       id
         ? { key: `p${i}`, method: `${prefix}.update`, params: { id, fields } }
         : { key: `p${i}`, method: `${prefix}.add`, params: { fields } },
-    ];
-  });
+    ]);
+  }
   const results = await runGroups(ctx, groups);
   return items.map((item, i) => {
+    const refused = vat.refused.get(item.recordId);
+    if (refused) return failed(item, refused);
     const r = results.get(`p${i}`);
     if (!r?.ok)
       return failed(
