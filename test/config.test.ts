@@ -418,7 +418,8 @@ systems:
     url: https://example.bitrix24.ru
     credentials: { webhook: "\${HOOK}", clientSecret: cs-secret }
     options: { apiToken: tok-secret, portal: { accessKey: key-secret, region: ru } }
-  site: { kind: bitrix-site, url: "https://user:site-secret@shop.example.ru/bitrix/admin/1c_exchange.php" }`,
+  site: { kind: bitrix-site, url: "https://user:site-secret@shop.example.ru/bitrix/admin/1c_exchange.php" }
+  crm: { kind: bitrix24, url: "https://crm.example.ru/rest/1/whcode1secret/" }`,
       { env: { HOOK: 'hook-secret' } },
     );
     const redacted = redactConfig(config) as typeof config;
@@ -431,6 +432,7 @@ systems:
       'tok-secret',
       'key-secret',
       'site-secret',
+      'whcode1secret',
     ]) {
       assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
     }
@@ -439,6 +441,11 @@ systems:
       'postgres://obmen:***@db:5432/obmen?sslpassword=***&application_name=obmen',
     );
     assert.deepEqual(redacted.systems['b24']!.credentials, { webhook: '***', clientSecret: '***' });
+    assert.equal(
+      redacted.systems['crm']!.url,
+      'https://crm.example.ru/rest/1/***/',
+      'a webhook code in the URL',
+    );
     assert.equal(
       redacted.systems['b24']!.url,
       'https://example.bitrix24.ru',

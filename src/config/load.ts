@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ObmenError } from '../core/errors.ts';
+import { redactWebhookCode } from '../http/redact.ts';
 import { type ConfigPath, formatPath, interpolateEnv } from './env.ts';
 import { configSchema, type ObmenConfig } from './schema.ts';
 import { didYouMean, validateConfig } from './validate.ts';
@@ -272,11 +273,11 @@ function redactUrl(url: string): string {
   }
   const secretParams = [...parsed.searchParams.keys()].filter((key) => SECRET_KEY.test(key));
   // Re-serialising normalises the URL; leave URLs without secrets exactly as written.
-  if (!parsed.password && secretParams.length === 0) return url;
+  if (!parsed.password && secretParams.length === 0) return redactWebhookCode(url);
   if (parsed.password) parsed.password = MASK;
   for (const key of secretParams) parsed.searchParams.set(key, MASK);
   // URL encodes "*" in the password; show the mask as people will read it.
-  return parsed.toString().replaceAll('%2A%2A%2A', MASK);
+  return redactWebhookCode(parsed.toString().replaceAll('%2A%2A%2A', MASK));
 }
 
 function redactOptions(value: unknown): unknown {

@@ -58,7 +58,7 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
     out = out.replace(new RegExp(escapeRegExp(variant), 'g'), REDACTED);
   }
   out = out.replace(BASIC_IN_URL, `$1:${REDACTED}@`);
-  out = out.replace(BITRIX_WEBHOOK, `$1${REDACTED}$3`);
+  out = redactWebhookCode(out);
   out = out.replace(JSON_FIELD, (whole, name: string, colon: string) =>
     isSensitiveName(name) ? `"${name}"${colon}"${REDACTED}"` : whole,
   );
@@ -67,6 +67,11 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   );
   out = out.replace(XML_FIELD, (_whole, tag: string) => `<${tag}>${REDACTED}</${tag}>`);
   return out;
+}
+
+/** Masks the code of a Bitrix24 / 1C-Bitrix inbound webhook URL (`…/rest/<user>/<code>/`). */
+export function redactWebhookCode(text: string): string {
+  return text.replace(BITRIX_WEBHOOK, `$1${REDACTED}$3`);
 }
 
 /** Redacts a URL: Basic credentials, credential query parameters, webhook codes, listed secrets. */
