@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { effectiveLimits } from '../../connectors/registry.ts';
 import type { ApiContext } from '../context.ts';
 import { sessionView } from '../routes/sessions.ts';
 
@@ -42,7 +43,8 @@ async function systemsHealth(ctx: ApiContext, now: number) {
       const calls = Number(hourBy.get(name)?.calls ?? 0);
       const errors = Number(hourBy.get(name)?.errors ?? 0);
       const blocked = limitBy.get(name)?.blocked_until ?? 0;
-      const rate = system.limits?.rate;
+      // The rate in force: the user's, else the connector's documented default (Bitrix24's 2/s).
+      const rate = effectiveLimits(system)?.rate;
       return {
         name,
         kind: system.kind,
