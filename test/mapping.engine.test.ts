@@ -202,14 +202,14 @@ forEachDialect('route and source mappings in the engine', (db) => {
     assert.equal(hold.value, 'красный');
 
     // Retrying before the value exists parks it again (one open hold, not two).
-    await retryFailures(store, { route: 'products-to-retail' });
+    await retryFailures(store, { route: 'products-to-retail' }, clock.now());
     const again = await hub.deliver('products-to-retail');
     assert.equal(again.failed, 1);
     assert.equal((await listHolds(store, { kind: 'missing_value' })).total, 1);
 
     // Someone adds «красный» to the directory; resolving the hold puts the row back in the queue.
     directory.add('Цвет:красный');
-    const retried = await retryMissingValueHold(store, hold.id, 'admin');
+    const retried = await retryMissingValueHold(store, hold.id, 'admin', clock.now());
     assert.equal(retried.retried, 1);
     const last = await hub.deliver('products-to-retail');
     assert.equal(last.delivered, 1);
@@ -223,7 +223,7 @@ forEachDialect('route and source mappings in the engine', (db) => {
     await hub.ingest('onec', 'product', [product('p1', 'Футболка', { attributes: { color: 'красный' } })]);
     assert.equal((await hub.deliver('products-to-retail')).failed, 1);
     directory.add('Цвет:красный');
-    await retryFailures(store, { route: 'products-to-retail' });
+    await retryFailures(store, { route: 'products-to-retail' }, clock.now());
     assert.equal((await hub.deliver('products-to-retail')).delivered, 1);
     const all = await listHolds(store, { state: 'all', kind: 'missing_value' });
     assert.equal(all.items.length, 1);
