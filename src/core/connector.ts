@@ -25,7 +25,7 @@ export interface DeliveryItem {
   fields?: Record<string, unknown>;
   /**
    * The route's mapping says `extends: none`: the connector writes only `fields`, plus the
-   * fields it identifies the object by (DefaultField.identity), not its default conversion.
+   * fields it cannot do without (DefaultField.required), not its default conversion.
    */
   withoutDefaults?: boolean;
 }
@@ -40,16 +40,21 @@ export interface DefaultField {
   from: string[];
   /** How the value is made, for people. */
   rule: string;
-  /** Kept with `extends: none`: obmen finds the object in the target again by it. */
-  identity?: boolean;
+  /**
+   * Kept with `extends: none`: obmen finds the object in the target again by it, writes
+   * deletions (and filter exits) with it, or a mapping cannot replace it.
+   */
+  required?: boolean;
 }
 
 /** What a connector writes for one entity when no mapping says otherwise. */
 export interface TargetDefaults {
   /** The target object(s) the entity becomes, each with its default field table. */
   objects: Array<{ object: string; when?: string; fields: DefaultField[] }>;
-  /** How a deletion (or a record leaving a route's filter) is written; undefined: it cannot be. */
-  deletion: string | undefined;
+  /** How a deletion (or a record leaving a route's filter) is written, or why it cannot be. */
+  deletion: string;
+  /** Whether the target can take a deletion of this entity, so a filter exit deactivates it there. */
+  deactivates: boolean;
   /** true when the connector honours `extends: none` for this entity; otherwise why it cannot. */
   withoutDefaults: true | string;
 }

@@ -121,7 +121,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       config: route,
       connector,
       ...(built ? { mapping: built.mapping } : {}),
-      ...(defaults ? { deactivates: defaults.deletion !== undefined } : {}),
+      ...(defaults ? { deactivates: defaults.deactivates } : {}),
     };
   });
   const sourceMappings = new Map<string, SourceMapping>();

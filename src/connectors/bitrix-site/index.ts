@@ -8,6 +8,7 @@ import type {
 } from '../../core/connector.ts';
 import { configError } from '../../core/errors.ts';
 import { CATALOG_ENTITIES, newWrittenReferences } from './catalog-package.ts';
+import { bitrixSiteDefaults } from './defaults.ts';
 import { exchangeError, newExchangeClient } from './exchange.ts';
 import { writeToSite } from './sink.ts';
 import { readOrders } from './source.ts';
@@ -21,6 +22,7 @@ import { resolveBitrixSiteSystem } from './spec.ts';
  */
 export const bitrixSiteConnector: ConnectorFactory = {
   kind: 'bitrix-site',
+  defaults: bitrixSiteDefaults,
   create(ctx: ConnectorContext): Connector {
     const settings = resolveBitrixSiteSystem(ctx.systemName, ctx.system);
     const name = ctx.systemName;

@@ -13,6 +13,7 @@ import type { Runtime } from '../../engine/runtime.ts';
 import type { Store } from '../../store/store.ts';
 import { type AuthSession, oauthSession, webhookAuth } from './auth.ts';
 import { Bitrix24Client } from './client.ts';
+import { bitrix24Defaults } from './defaults.ts';
 import { connectorLimiter, OperatingBudget } from './limits.ts';
 import type { ResourceContext } from './resources/common.ts';
 import { UserFields } from './resources/userfield.ts';
@@ -35,6 +36,7 @@ export interface Bitrix24Context extends ConnectorContext {
 /** Bitrix24 REST (cloud or self-hosted portal): CRM, catalogue, stock; events in, batches out. */
 export const bitrix24Connector: ConnectorFactory = {
   kind: 'bitrix24',
+  defaults: bitrix24Defaults,
   create(base: ConnectorContext): Connector {
     const ctx = base as Bitrix24Context;
     const name = ctx.systemName;

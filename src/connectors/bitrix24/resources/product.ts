@@ -1,6 +1,7 @@
 import type { DeliveryItem, ItemOutcome, SourceItem } from '../../../core/connector.ts';
 import { transientError } from '../../../core/errors.ts';
 import type { BatchCommand } from '../client.ts';
+import { requiredFields } from '../defaults.ts';
 import {
   failed,
   idFrom,
@@ -25,7 +26,12 @@ function grams(weight: unknown): number | undefined {
 }
 
 /** canonical product → catalog.product fields (camelCase, real numbers). */
-function catalogFields(item: DeliveryItem, iblockId: number, code: boolean): Record<string, unknown> {
+export function catalogFields(
+  item: DeliveryItem,
+  iblockId: number,
+  code: boolean,
+  required: readonly string[],
+): Record<string, unknown> {
   const d = item.data;
   return merged(
     {
@@ -39,11 +45,16 @@ function catalogFields(item: DeliveryItem, iblockId: number, code: boolean): Rec
       vatIncluded: 'Y',
     },
     item,
+    required,
   );
 }
 
 /** canonical product → legacy crm.product fields (UPPER_CASE). */
-function legacyFields(item: DeliveryItem, currency: string): Record<string, unknown> {
+export function legacyFields(
+  item: DeliveryItem,
+  currency: string,
+  required: readonly string[],
+): Record<string, unknown> {
   const d = item.data;
   return merged(
     {
@@ -54,6 +65,7 @@ function legacyFields(item: DeliveryItem, currency: string): Record<string, unkn
       CURRENCY_ID: currency,
     },
     item,
+    required,
   );
 }
 
@@ -86,10 +98,11 @@ export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[])
     }
   }
   const prefix = legacy ? 'crm.product' : 'catalog.product';
+  const required = requiredFields(ctx.options);
   const groups: BatchCommand[][] = items.map((item, i) => {
     const fields = legacy
-      ? legacyFields(item, ctx.options.currency)
-      : catalogFields(item, iblockId, ctx.options.productCode === 'article');
+      ? legacyFields(item, ctx.options.currency, required)
+      : catalogFields(item, iblockId, ctx.options.productCode === 'article', required);
     const id = idOf.get(item.recordId);
     return [
       id
