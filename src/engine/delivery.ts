@@ -8,7 +8,7 @@ import type { RouteMapping } from '../mapping/route.ts';
 import { holdMissingValue } from '../matching/holds.ts';
 import type { Db, Store } from '../store/store.ts';
 import { chunk } from './chunks.ts';
-import { filterStep } from './filter-exit.ts';
+import { explainLeftOutWaits, filterStep } from './filter-exit.ts';
 import { recordDeliveredLinks } from './links.ts';
 import {
   type ClaimedRow,
@@ -323,6 +323,7 @@ async function writeClaimed(
   if (dependencies.length > 0) {
     // The dependency is scheduled automatically: queue it on its own route if it is not yet.
     await store.tx((trx) => ensureQueued(trx, store.caps, dependencies, now));
+    await explainLeftOutWaits(store.db, route.target, out.rows, dependencies, now);
   }
   const sending = route.mapping
     ? await applyMapping(ctx, route, route.mapping, toWrite, targetLinks, records, out, stats, fail)
@@ -400,7 +401,12 @@ async function applyMapping(
   for (const item of toWrite) {
     const { row, record } = item;
     const link = targetLinks.get(row.recordId);
-    const context = { recordId: row.recordId, externalId: link?.externalId };
+    const context = {
+      recordId: row.recordId,
+      externalId: link?.externalId,
+      // References as hub ids, for $externalId(system, 'groupId'); parsed only when asked.
+      hubData: () => JSON.parse(records.get(row.recordId)?.data ?? '{}') as Record<string, unknown>,
+    };
     let passes: boolean;
     try {
       passes = await mapping.filter(record.data, context);

@@ -1,4 +1,7 @@
 import { contentHash } from '../core/hash.ts';
+import type { Db } from '../store/store.ts';
+import { chunk } from './chunks.ts';
+import type { RowOutcome } from './outbox.ts';
 
 /**
  * What a route does with a record its filter judged. The filter decides what the target should
@@ -49,4 +52,47 @@ export function filterStep(j: FilterJudgement): FilterStep {
  */
 export function exitHash(json: string): string {
   return contentHash(json, true);
+}
+
+/** How soon a row waiting for a record its route's filter leaves out is checked again. */
+export const LEFT_OUT_RECHECK_MS = 60 * 60_000;
+
+/**
+ * Rows waiting only for objects their own route's filter left out of the target (a price of a
+ * product the site does not get): the wait is named for what it is, and rechecked hourly instead
+ * of every half minute. They still go as soon as the object is delivered there (the new link
+ * wakes them). A dependency is left out when its row on its route completed without a link.
+ */
+export async function explainLeftOutWaits(
+  db: Db,
+  target: string,
+  rows: RowOutcome[],
+  dependencies: ReadonlyArray<{ route: string; recordId: string; entity: string }>,
+  now: number,
+): Promise<void> {
+  const waiting = rows.filter((row) => row.kind === 'waiting');
+  if (waiting.length === 0 || dependencies.length === 0) return;
+  const routeOf = new Map(dependencies.map((d) => [`${d.entity}:${d.recordId}`, d.route]));
+  const leftOut = new Set<string>();
+  for (const route of new Set(dependencies.map((d) => d.route))) {
+    const ids = [...new Set(dependencies.filter((d) => d.route === route).map((d) => d.recordId))];
+    for (const part of chunk(ids, 500)) {
+      const done = await db
+        .selectFrom('outbox')
+        .select(['entity', 'record_id'])
+        .where('route', '=', route)
+        .where('state', '=', 'delivered')
+        .where('record_id', 'in', part)
+        .execute();
+      for (const row of done) leftOut.add(`${row.entity}:${row.record_id}`);
+    }
+  }
+  for (const row of waiting) {
+    if (!row.waitingFor.every((key) => leftOut.has(key))) continue;
+    const what = row.waitingFor
+      .map((key) => `${key.replace(':', ' ')} (route ${routeOf.get(key) ?? '?'})`)
+      .join(', ');
+    row.message = `waiting: the route's filter leaves ${what} out of ${target}; this goes as soon as that is delivered there`;
+    row.recheckAt = now + LEFT_OUT_RECHECK_MS;
+  }
 }

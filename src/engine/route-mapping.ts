@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { RouteConfig, SourceConfig } from '../config/schema.ts';
 import type { Connector, SourceItem, TargetDefaults } from '../core/connector.ts';
+import type { EntityRegistry } from '../core/entities/index.ts';
 import { configError } from '../core/errors.ts';
 import { routeMappingName } from '../mapping/api.ts';
 import type { MapContext, MappingDeps } from '../mapping/compile.ts';
 import { MappingError } from '../mapping/expression.ts';
 import { loadMapping } from '../mapping/load.ts';
+import { refExternalIdResolver } from '../mapping/ref-ids.ts';
 import { compileRouteMapping, type RouteMapping } from '../mapping/route.ts';
 import { compileSourceMapping, type SourceMapping } from '../mapping/source.ts';
 import { recordMappingVersion } from '../mapping/versions.ts';
@@ -76,15 +78,14 @@ export function buildRouteMapping(
   store: Store,
   configDir: string,
   defaults?: TargetDefaults,
+  registry?: EntityRegistry,
 ): { mapping: RouteMapping; entry: MappingSpecEntry } | undefined {
   if (route.mapping === undefined && route.filter === undefined) return undefined;
   try {
     const loaded = loadMapping(`route ${route.name}`, route.mapping, configDir);
-    const mapping = compileRouteMapping(
-      route,
-      loaded.spec,
-      mappingDeps(store, route.entity, connector, loaded.baseDir),
-    );
+    const deps = mappingDeps(store, route.entity, connector, loaded.baseDir);
+    if (registry) deps.refExternalId = refExternalIdResolver(store, registry, route.entity);
+    const mapping = compileRouteMapping(route, loaded.spec, deps);
     if (mapping.extends === 'none') checkWithoutDefaults(route, defaults);
     const spec =
       route.filter === undefined ? loaded.spec : { ...(loaded.spec as object), filter: route.filter };

@@ -111,7 +111,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const connector = connectors.get(route.target);
     if (!connector) throw configError(`route ${route.name}: target system "${route.target}" is not declared`);
     const defaults = targetDefaults(route, config.systems[route.target]);
-    const built = buildRouteMapping(route, connector, store, configDir, defaults);
+    const built = buildRouteMapping(route, connector, store, configDir, defaults, registry);
     if (built) mappingSpecs.push(built.entry);
     return {
       name: route.name,
