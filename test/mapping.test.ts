@@ -724,3 +724,42 @@ describe('examples/mappings compile and do what their comments say', () => {
     );
   });
 });
+
+describe('asynchronous helpers', () => {
+  test('run once per evaluation; a failure is the field error, never an unhandled rejection', async () => {
+    const calls: string[] = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const mapping = compileRouteMapping(
+        { name: 'r', target: 't' },
+        { fields: { ONEC: "$externalId('onec')", GROUP: "$externalId('onec', 'groupId')" } },
+        {
+          externalId: async (system) => {
+            calls.push(system);
+            return `id-in-${system}`;
+          },
+          refExternalId: async (_system, path) => {
+            calls.push(path);
+            throw new Error(`"${path}" is gone`);
+          },
+        },
+      );
+      const outcome = await mapping.map({ name: 'x' }, { recordId: 'r1' });
+      assert.deepEqual(calls, ['onec', 'groupId'], 'each helper ran once');
+      assert.equal(outcome.kind, 'error');
+      assert.match(outcome.kind === 'error' ? outcome.message : '', /field GROUP: .*"groupId" is gone/);
+      const ok = await compileRouteMapping(
+        { name: 'r', target: 't' },
+        { fields: { ONEC: "$externalId('onec')" } },
+        { externalId: async (system) => `id-in-${system}` },
+      ).map({ name: 'x' }, { recordId: 'r1' });
+      assert.deepEqual(ok, { kind: 'ok', fields: { ONEC: 'id-in-onec' } });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

@@ -388,6 +388,14 @@ describe('dashboard in Chromium', { skip: missing ?? false }, () => {
     await nav(ru['nav.mapping']).click();
     await page.locator('select[name=mapping-route]').selectOption('products-to-shop');
     await page.getByText('TITLE').first().waitFor();
+    // The effective table: the http connector's default (every canonical field) and the added TITLE.
+    await page.getByText(ru['mapping.effective']).waitFor();
+    const cells = await page.locator('[data-testid=mapping-effective] td').allTextContents();
+    assert.ok(
+      cells.some((c) => c.includes(ru['mapping.source.default'])),
+      cells.join(' | '),
+    );
+    await page.getByText(ru['mapping.added']).waitFor();
     await page.fill('textarea[name=sample]', JSON.stringify({ name: 'Чайник', article: 'A-1' }));
     await page.getByRole('button', { name: ru['mapping.try'] }).click();
     await page.getByText(ru['mapping.output']).waitFor();

@@ -6,7 +6,11 @@ import type { Store } from '../store/store.ts';
 
 /** The mapping helper's view of a route's mapping, plugged in by whoever starts the API. */
 export interface MappingApi {
-  get(route: string): Promise<{ spec: unknown; versions: unknown[] } | undefined>;
+  /**
+   * The route's mapping as written (null when it has none), its versions and the effective field
+   * table (mapping/show.ts); undefined when there is no such route.
+   */
+  get(route: string): Promise<{ spec: unknown; versions: unknown[]; effective: unknown } | undefined>;
   test(
     route: string,
     input: { recordId?: string | undefined; sample?: unknown },

@@ -17,6 +17,7 @@ import { createRuntime, type Runtime, recordMappingVersions } from '../engine/ru
 import { failStaleSessions } from '../engine/sessions.ts';
 import { drainRoute, runWorker } from '../engine/worker.ts';
 import { routeMappingName } from '../mapping/api.ts';
+import { formatEffectiveMapping, showRouteMapping } from '../mapping/show.ts';
 import { formatMappingTest, runMappingTest } from '../mapping/test-run.ts';
 import { formatMappingVersions, listMappingVersions } from '../mapping/versions.ts';
 import { duplicatesReport, formatDuplicatesReport } from '../matching/duplicates.ts';
@@ -42,6 +43,8 @@ Usage: obmen <command> [options]
   failures retry (--route R [--id ID…] | --all)
   replay <route> [--id ID…]             resend all objects of the route's entity
   config check [--print]                validate obmen.yaml
+  mapping show <route> [--json]         the route's effective fields: the connector's defaults,
+                                        what the mapping overrides, adds or drops
   mapping test <route> [--record ID | --file sample.json] [--json]
                                         dry run of a route's mapping: input, output, per-field trace
   mapping history <route>               versions of a route's mapping with diffs
@@ -279,8 +282,13 @@ async function main(argv: string[]): Promise<number> {
       }
       return commandStart(ctx, values.role);
     case 'mapping': {
-      if ((sub !== 'test' && sub !== 'history') || !arg)
-        throw new ObmenError('config', 'obmen mapping test|history <route>: name the route');
+      if ((sub !== 'test' && sub !== 'history' && sub !== 'show') || !arg)
+        throw new ObmenError('config', 'obmen mapping show|test|history <route>: name the route');
+      if (sub === 'show') {
+        const effective = showRouteMapping(ctx.config, arg, configDir(ctx));
+        out(values.json ? JSON.stringify(effective, null, 2) : formatEffectiveMapping(effective));
+        return 0;
+      }
       return withStore(ctx, async (store) => {
         if (sub === 'history') {
           out(formatMappingVersions(await listMappingVersions(store, routeMappingName(arg))));

@@ -140,6 +140,10 @@ export const routeSchema = z
       .optional()
       .meta({ description: 'Mapping: inline, or a path to a YAML file (relative to obmen.yaml)' }),
     filter: z.string().optional().meta({ description: 'Which records go to this route (expression)' }),
+    filterExit: z.enum(['deactivate', 'keep']).optional().meta({
+      description:
+        'A record the target holds that stops passing the filter: write it as deleted ("deactivate", the default when omitted: a Bitrix24 product gets ACTIVE=N, a site element is deactivated; it is re-activated when it passes again) or leave the target as it is ("keep")',
+    }),
     ignoreRefs: z
       .array(z.string().min(1))
       .optional()

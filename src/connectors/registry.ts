@@ -1,5 +1,5 @@
-import type { LimitsConfig, SystemConfig } from '../config/schema.ts';
-import type { ConnectorFactory } from '../core/connector.ts';
+import type { LimitsConfig, RouteConfig, SystemConfig } from '../config/schema.ts';
+import type { ConnectorFactory, TargetDefaults } from '../core/connector.ts';
 import { bitrixSiteConnector } from './bitrix-site/index.ts';
 import { bitrix24Connector } from './bitrix24/index.ts';
 import { httpConnector } from './http/index.ts';
@@ -17,6 +17,18 @@ export function registerConnector(factory: ConnectorFactory): void {
 /** The factory for a kind, or undefined when no connector of that kind is registered. */
 export function getConnectorFactory(kind: string): ConnectorFactory | undefined {
   return factories.get(kind);
+}
+
+/**
+ * The default conversion a route's target applies to its entity (ConnectorFactory.defaults), or
+ * undefined when the connector does not publish one.
+ */
+export function targetDefaults(
+  route: Pick<RouteConfig, 'entity'>,
+  system: SystemConfig | undefined,
+): TargetDefaults | undefined {
+  if (!system) return undefined;
+  return getConnectorFactory(system.kind)?.defaults?.(route.entity, system);
 }
 
 /** Registered kinds, sorted, for help texts and "unknown kind" messages. */

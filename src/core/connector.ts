@@ -28,6 +28,40 @@ export interface DeliveryItem {
    * the target changed while this write was under way is not overwritten. A create sends them.
    */
   ownedFields?: readonly string[];
+  /**
+   * The route's mapping says `extends: none`: the connector writes only `fields`, plus the
+   * fields it cannot do without (DefaultField.required), not its default conversion.
+   */
+  withoutDefaults?: boolean;
+}
+
+/** One target field of a connector's default conversion (canonical → target). */
+export interface DefaultField {
+  /** The field as the target names it (`NAME`, `iblockSectionId`, CommerceML `Наименование`). */
+  field: string;
+  /** The name a route mapping's `fields` entry overrides it by, when it differs from `field`. */
+  key?: string;
+  /** Canonical paths the value is computed from; empty for constants, options and obmen's ids. */
+  from: string[];
+  /** How the value is made, for people. */
+  rule: string;
+  /**
+   * Kept with `extends: none`: obmen finds the object in the target again by it, writes
+   * deletions (and filter exits) with it, or a mapping cannot replace it.
+   */
+  required?: boolean;
+}
+
+/** What a connector writes for one entity when no mapping says otherwise. */
+export interface TargetDefaults {
+  /** The target object(s) the entity becomes, each with its default field table. */
+  objects: Array<{ object: string; when?: string; fields: DefaultField[] }>;
+  /** How a deletion (or a record leaving a route's filter) is written, or why it cannot be. */
+  deletion: string;
+  /** Whether the target can take a deletion of this entity, so a filter exit deactivates it there. */
+  deactivates: boolean;
+  /** true when the connector honours `extends: none` for this entity; otherwise why it cannot. */
+  withoutDefaults: true | string;
 }
 
 /** The outcome of one item of a batch: a sink reports every item, never only the batch. */
@@ -111,4 +145,10 @@ export interface ConnectorFactory {
    * the shared HTTP client consults, from them (see effectiveLimits in connectors/registry.ts).
    */
   defaultLimits?(system: SystemConfig): LimitsConfig | undefined;
+  /**
+   * The default conversion of `entity` for a system of this kind, as data (`obmen mapping show`,
+   * `extends: none`, what a filter exit writes). undefined: the connector does not write it.
+   * The tables are checked against the real conversions in test/mapping-defaults.test.ts.
+   */
+  defaults?(entity: string, system: SystemConfig): TargetDefaults | undefined;
 }

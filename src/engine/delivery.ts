@@ -8,6 +8,7 @@ import type { RouteMapping } from '../mapping/route.ts';
 import { holdMissingValue } from '../matching/holds.ts';
 import type { Db, Store } from '../store/store.ts';
 import { chunk } from './chunks.ts';
+import { explainLeftOutWaits, filterStep } from './filter-exit.ts';
 import { recordDeliveredLinks } from './links.ts';
 import {
   type ClaimedRow,
@@ -31,6 +32,11 @@ export interface RouteRuntime {
   connector: Connector;
   /** The route's compiled mapping/filter; absent when it has none (no per-item cost then). */
   mapping?: RouteMapping;
+  /**
+   * false when the target connector cannot write a deletion of this entity, so a record leaving
+   * the filter is kept there as it is (TargetDefaults.deletion); default true.
+   */
+  deactivates?: boolean;
 }
 
 export interface DeliveryContext {
@@ -320,9 +326,10 @@ async function writeClaimed(
   if (dependencies.length > 0) {
     // The dependency is scheduled automatically: queue it on its own route if it is not yet.
     await store.tx((trx) => ensureQueued(trx, store.caps, dependencies, now));
+    await explainLeftOutWaits(store.db, route.target, out.rows, dependencies, now);
   }
   const sending = route.mapping
-    ? await applyMapping(ctx, route, route.mapping, toWrite, targetLinks, out, stats, fail)
+    ? await applyMapping(ctx, route, route.mapping, toWrite, targetLinks, records, out, stats, fail)
     : toWrite;
   if (sending.length === 0) return out;
 
@@ -337,6 +344,7 @@ async function writeClaimed(
     externalId: targetLinks.get(row.recordId)?.externalId ?? externalId,
     ...(fields ? { fields } : {}),
     ...(ownedFields ? { ownedFields } : {}),
+    ...(route.mapping?.extends === 'none' ? { withoutDefaults: true } : {}),
   }));
   let results: ItemOutcome[];
   try {
@@ -377,7 +385,8 @@ type ToWrite = {
 
 /**
  * Runs the route's filter and mapping over the items about to be written (references already in
- * the target's ids). Filtered out: completed without a write (counted as skipped). A value the
+ * the target's ids). Filtered out: completed without a write (counted as skipped), or written as
+ * deleted when the target holds the record (filter-exit.ts). A value the
  * target lacks with `missing: hold`: a hold with the mapping's (Russian) message and the row
  * parked as a permanent failure until someone adds the value and retries. A mapping error: a
  * permanent failure naming the route and field. Returns the items to send, with their fields.
@@ -387,7 +396,8 @@ async function applyMapping(
   route: RouteRuntime,
   mapping: RouteMapping,
   toWrite: ToWrite[],
-  targetLinks: ReadonlyMap<string, { externalId: string }>,
+  targetLinks: ReadonlyMap<string, { externalId: string; lastHash: string | null }>,
+  records: ReadonlyMap<string, { data: string }>,
   out: Outcomes,
   stats: BatchStats,
   fail: (row: ClaimedRow, error: ObmenError) => void,
@@ -395,26 +405,55 @@ async function applyMapping(
   const sending: ToWrite[] = [];
   for (const item of toWrite) {
     const { row, record } = item;
-    // A deletion is passed on as it is: the object must go from the target whatever it holds.
-    if (record.deleted) {
-      sending.push(item);
-      continue;
-    }
-    const context = { recordId: row.recordId, externalId: targetLinks.get(row.recordId)?.externalId };
+    const link = targetLinks.get(row.recordId);
+    const context = {
+      recordId: row.recordId,
+      externalId: link?.externalId,
+      // References as hub ids, for $externalId(system, 'groupId'); parsed only when asked.
+      hubData: () => JSON.parse(records.get(row.recordId)?.data ?? '{}') as Record<string, unknown>,
+    };
     let passes: boolean;
     try {
       passes = await mapping.filter(record.data, context);
     } catch (error) {
+      // A deletion goes whatever the filter makes of it: the object must go from the target.
+      if (record.deleted) {
+        sending.push(item);
+        continue;
+      }
       fail(row, permanentError(`route ${route.name}, filter: ${(error as Error).message}`));
       continue;
     }
-    if (!passes) {
+    const step = filterStep({
+      passes,
+      deleted: record.deleted,
+      link,
+      policy: route.config.filterExit ?? 'deactivate',
+      canDeactivate: route.deactivates ?? true,
+      json: records.get(row.recordId)?.data ?? '{}',
+    });
+    if (step.kind === 'skip') {
       stats.skipped++;
       out.rows.push({
         kind: 'delivered',
         recordId: row.recordId,
         hash: record.hash,
         version: record.version,
+      });
+      continue;
+    }
+    // A deletion is passed on as it is: the object must go from the target whatever it holds.
+    if (record.deleted) {
+      sending.push(item);
+      continue;
+    }
+    if (step.kind === 'deactivate') {
+      // The mapped fields still go along (when they map), so the target keeps its own values.
+      const mapped = await mapping.map(record.data, context);
+      sending.push({
+        ...item,
+        record: { ...record, deleted: true, hash: step.hash },
+        ...(mapped.kind === 'ok' ? { fields: mapped.fields } : {}),
       });
       continue;
     }

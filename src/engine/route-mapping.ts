@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import type { RouteConfig, SourceConfig } from '../config/schema.ts';
-import type { Connector, SourceItem } from '../core/connector.ts';
+import type { Connector, SourceItem, TargetDefaults } from '../core/connector.ts';
+import type { EntityRegistry } from '../core/entities/index.ts';
 import { configError } from '../core/errors.ts';
-import { routeMappingName } from '../mapping/api.ts';
 import type { MapContext, MappingDeps } from '../mapping/compile.ts';
 import { MappingError } from '../mapping/expression.ts';
 import { loadMapping } from '../mapping/load.ts';
+import { refExternalIdResolver } from '../mapping/ref-ids.ts';
 import { compileRouteMapping, type RouteMapping } from '../mapping/route.ts';
 import { compileSourceMapping, type SourceMapping } from '../mapping/source.ts';
-import { recordMappingVersion } from '../mapping/versions.ts';
+import { recordMappingVersion, routeMappingName } from '../mapping/versions.ts';
 import { resolveHold } from '../matching/holds.ts';
 import type { Store } from '../store/store.ts';
 import { retryFailures } from './operations.ts';
@@ -75,15 +76,16 @@ export function buildRouteMapping(
   connector: Connector,
   store: Store,
   configDir: string,
+  defaults?: TargetDefaults,
+  registry?: EntityRegistry,
 ): { mapping: RouteMapping; entry: MappingSpecEntry } | undefined {
   if (route.mapping === undefined && route.filter === undefined) return undefined;
   try {
     const loaded = loadMapping(`route ${route.name}`, route.mapping, configDir);
-    const mapping = compileRouteMapping(
-      route,
-      loaded.spec,
-      mappingDeps(store, route.entity, connector, loaded.baseDir),
-    );
+    const deps = mappingDeps(store, route.entity, connector, loaded.baseDir);
+    if (registry) deps.refExternalId = refExternalIdResolver(store, registry, route.entity);
+    const mapping = compileRouteMapping(route, loaded.spec, deps);
+    if (mapping.extends === 'none') checkWithoutDefaults(route, defaults);
     const spec =
       route.filter === undefined ? loaded.spec : { ...(loaded.spec as object), filter: route.filter };
     return {
@@ -93,6 +95,22 @@ export function buildRouteMapping(
   } catch (error) {
     return asConfigError(error);
   }
+}
+
+/**
+ * `extends: none` asks the target connector to leave its default conversion out; a connector
+ * that cannot (or does not say which fields it needs) makes it a start-up error, not a silent
+ * no-op.
+ */
+function checkWithoutDefaults(route: RouteConfig, defaults: TargetDefaults | undefined): void {
+  if (defaults?.withoutDefaults === true) return;
+  const why =
+    defaults === undefined
+      ? `the connector of ${route.target} does not publish a default conversion for ${route.entity}, so it cannot leave it out`
+      : defaults.withoutDefaults;
+  throw configError(
+    `route ${route.name}: mapping.extends: none is not supported here: ${why}; remove "extends: none" (the mapping's fields still override the default conversion field by field)`,
+  );
 }
 
 /** Compiles a source's mapping (sources[].mapping); undefined when it has none. */

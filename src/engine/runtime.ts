@@ -1,7 +1,12 @@
 import pino, { type Logger } from 'pino';
 import type { ObmenConfig, SourceConfig } from '../config/schema.ts';
 import { parseDuration } from '../config/units.ts';
-import { connectorKinds, effectiveLimits, getConnectorFactory } from '../connectors/registry.ts';
+import {
+  connectorKinds,
+  effectiveLimits,
+  getConnectorFactory,
+  targetDefaults,
+} from '../connectors/registry.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import type { Connector } from '../core/connector.ts';
 import { createEntityRegistry, type EntityRegistry } from '../core/entities/index.ts';
@@ -113,7 +118,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const routes: RouteRuntime[] = config.routes.map((route) => {
     const connector = connectors.get(route.target);
     if (!connector) throw configError(`route ${route.name}: target system "${route.target}" is not declared`);
-    const built = buildRouteMapping(route, connector, store, configDir);
+    const defaults = targetDefaults(route, config.systems[route.target]);
+    const built = buildRouteMapping(route, connector, store, configDir, defaults, registry);
     if (built) mappingSpecs.push(built.entry);
     return {
       name: route.name,
@@ -123,6 +129,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       config: route,
       connector,
       ...(built ? { mapping: built.mapping } : {}),
+      ...(defaults ? { deactivates: defaults.deactivates } : {}),
     };
   });
   const sourceMappings = new Map<string, SourceMapping>();

@@ -4,11 +4,13 @@ import { configError } from '../core/errors.ts';
 import type { Store } from '../store/store.ts';
 import type { MappingDeps } from './compile.ts';
 import { loadMapping } from './load.ts';
+import { showRouteMapping } from './show.ts';
 import { runMappingTest } from './test-run.ts';
-import { listMappingVersions } from './versions.ts';
+import { listMappingVersions, routeMappingName } from './versions.ts';
+
+export { routeMappingName };
 
 /** The name a route's mapping versions are stored under. */
-export const routeMappingName = (route: string) => `route:${route}`;
 
 /**
  * The mapping engine as the API sees it (ApiContext.mapping, used by src/api/routes/mapping.ts):
@@ -27,7 +29,11 @@ export function createMappingApi(options: {
       const route = config.routes.find((r) => r.name === name);
       if (!route) return undefined;
       const loaded = loadMapping(`route ${name}`, route.mapping, configDir);
-      return { spec: loaded.spec, versions: await listMappingVersions(store, routeMappingName(name)) };
+      return {
+        spec: route.mapping === undefined ? null : loaded.spec,
+        versions: await listMappingVersions(store, routeMappingName(name)),
+        effective: showRouteMapping(config, name, configDir),
+      };
     },
     async test(route, input) {
       if (input.recordId === undefined && input.sample === undefined) {

@@ -28,6 +28,8 @@ export interface MappingDeps {
   now?: () => number;
   /** $externalId(system): the record's id in that system (the lead reads the links table). */
   externalId?: HelperDeps['externalId'];
+  /** $externalId(system, 'groupId'): the id there of the object a reference field points at. */
+  refExternalId?: HelperDeps['refExternalId'];
   /** Whether the target's directory holds a value (fields with `directory` and no lookup). */
   directoryHas?: (directory: string, value: unknown) => boolean | Promise<boolean>;
   /** The target connector's capability for `missing: create`: returns the new value's id. */
@@ -121,7 +123,11 @@ export function compileCore(
     checkHelperCall(tables, call);
   const expr = (source: string, place: string) =>
     compileExpression(source, `${where}, ${place}`, HELPER_NAMES, check);
-  const helpers = makeHelpers({ tables, externalId: deps.externalId });
+  const helpers = makeHelpers({
+    tables,
+    externalId: deps.externalId,
+    refExternalId: deps.refExternalId,
+  });
 
   const fields: CompiledField[] = [];
   for (const [name, fieldSpec] of Object.entries(spec.fields)) {

@@ -19,7 +19,15 @@ export interface EvalEnv {
   readonly helpers: Readonly<Record<string, HelperFn>>;
   /** Filled lazily: JSONata bindings closing over this env. */
   bindings?: Record<string, unknown>;
+  /**
+   * Asynchronous helper calls the fast path started before handing over to JSONata, by name and
+   * arguments: JSONata takes the same promise instead of calling again (one query, not two, and
+   * a failure is awaited — never an unhandled rejection).
+   */
+  started?: Map<string, Promise<unknown>>;
 }
+
+const callKey = (name: string, args: readonly unknown[]) => `${name}(${JSON.stringify(args)})`;
 
 export type HelperFn = (env: EvalEnv, ...args: unknown[]) => unknown;
 
@@ -145,7 +153,17 @@ export function compileExpression(
 
 function bindingsOf(env: EvalEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(env.helpers)) out[name] = (...args: unknown[]) => fn(env, ...args);
+  for (const [name, fn] of Object.entries(env.helpers)) {
+    out[name] = (...args: unknown[]) => {
+      const key = env.started === undefined ? undefined : callKey(name, args);
+      const started = key === undefined ? undefined : env.started?.get(key);
+      if (started !== undefined) {
+        env.started!.delete(key!);
+        return started;
+      }
+      return fn(env, ...args);
+    };
+  }
   return out;
 }
 
@@ -455,8 +473,15 @@ function translateCall(
       const values = evalArgs(input, env);
       if (values === BAIL) return BAIL;
       const result = env.helpers[name]!(env, ...values);
-      // An asynchronous helper (a directory lookup over HTTP) is JSONata's job: it awaits.
-      if (result instanceof Promise) return BAIL;
+      // An asynchronous helper (a directory lookup over HTTP) is JSONata's job: it awaits — the
+      // call already started, which JSONata picks up (bindingsOf).
+      if (result instanceof Promise) {
+        // Marked handled: JSONata's await of the same promise still sees a failure.
+        result.catch(() => {});
+        env.started ??= new Map();
+        env.started.set(callKey(name, values), result);
+        return BAIL;
+      }
       return result;
     };
   }

@@ -10,6 +10,11 @@ export interface MapContext {
   externalId?: string;
   /** The record's ids by system name, when the caller has them at hand (saves a callback). */
   externalIds?: Readonly<Record<string, string>>;
+  /**
+   * The record with its references as hub ids (a delivery maps them to the target's ids before
+   * the mapping runs), for $externalId(system, 'groupId'); lazy, since few mappings need it.
+   */
+  hubData?: () => Record<string, unknown>;
 }
 
 /** The environment of one map call. */
@@ -23,6 +28,15 @@ export interface HelperDeps {
   tables: ReadonlyMap<string, LookupTable>;
   /** Resolves $externalId(system) when ctx.externalIds does not have it. */
   externalId?: (system: string, ctx: MapContext) => string | undefined | Promise<string | undefined>;
+  /**
+   * Resolves $externalId(system, path): the id in `system` of the object the record's reference
+   * field `path` points at (e.g. the 1C Ref_Key of its group). Throws when `path` is no reference.
+   */
+  refExternalId?: (
+    system: string,
+    path: string,
+    ctx: MapContext,
+  ) => string | undefined | Promise<string | undefined>;
 }
 
 export const HELPER_NAMES: ReadonlySet<string> = new Set([
@@ -54,8 +68,9 @@ export function makeHelpers(deps: HelperDeps): Record<string, HelperFn> {
     normalizePhone: (_env, value) => normalizePhone(value),
     normalizeEmail: (_env, value) => normalizeEmail(value),
     normalizeInn: (_env, value) => normalizeInn(value),
-    externalId: (env, system) => {
+    externalId: (env, system, path) => {
       const { ctx } = env as MappingEnv;
+      if (path !== undefined) return deps.refExternalId?.(String(system), String(path), ctx);
       const known = ctx.externalIds?.[String(system)];
       if (known !== undefined) return known;
       return deps.externalId?.(String(system), ctx);

@@ -4,6 +4,13 @@ export type { FieldTrace, MapContext, MapOutcome, MappingDeps, MappingTrace } fr
 export { MappingError } from './expression.ts';
 export { type LoadedMapping, loadMapping } from './load.ts';
 export { compileRouteMapping, type RouteMapping } from './route.ts';
+export {
+  type EffectiveField,
+  type EffectiveMapping,
+  effectiveMapping,
+  formatEffectiveMapping,
+  showRouteMapping,
+} from './show.ts';
 export { compileSourceMapping, type SourceMapOutcome, type SourceMapping } from './source.ts';
 export { type MappingSpec, mappingRefSchema, routeMappingSchema, sourceMappingSchema } from './spec.ts';
 export { formatMappingTest, type MappingTestResult, runMappingTest } from './test-run.ts';

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { ObmenConfig } from '../config/schema.ts';
+import type { ObmenConfig, RouteConfig } from '../config/schema.ts';
+import { createEntityRegistry, type EntityRegistry } from '../core/entities/index.ts';
 import { configError } from '../core/errors.ts';
 import type { Store } from '../store/store.ts';
 import type { FieldTrace, MapContext, MapOutcome, MappingDeps } from './compile.ts';
 import { loadMapping } from './load.ts';
+import { refExternalIdResolver } from './ref-ids.ts';
 import { compileRouteMapping } from './route.ts';
 
 /** The result of trying a route's mapping on one record. */
@@ -49,6 +51,7 @@ export async function runMappingTest(request: MappingTestRequest): Promise<Mappi
     throw configError('say what to test: --record <hub id>, --file <sample.json> or a sample record');
   }
   const notes: string[] = [];
+  const registry = createEntityRegistry(config.entities);
   const loaded = loadMapping(`route ${route.name}`, route.mapping, request.configDir ?? process.cwd());
   const mapping = compileRouteMapping(route, loaded.spec, {
     baseDir: loaded.baseDir,
@@ -69,6 +72,7 @@ export async function runMappingTest(request: MappingTestRequest): Promise<Mappi
         notes.push('directories of the target were not checked (no live connector): values count as present');
         return true;
       }),
+    refExternalId: refExternalIdResolver(store, registry, route.entity),
     ensureReferenceValue: async (directory, value) => {
       notes.push(`would create «${String(value)}» in «${directory}» of ${route.target}`);
       return `(new «${String(value)}»)`;
@@ -93,8 +97,13 @@ export async function runMappingTest(request: MappingTestRequest): Promise<Mappi
     const externalIds = Object.fromEntries(links.map((l) => [l.system, l.external_id]));
     inputs.push({
       recordId: request.recordId,
-      data: JSON.parse(row.data) as Record<string, unknown>,
-      ctx: { recordId: request.recordId, externalId: externalIds[route.target], externalIds },
+      data: await inTargetIds(store, registry, route, JSON.parse(row.data) as Record<string, unknown>, notes),
+      ctx: {
+        recordId: request.recordId,
+        externalId: externalIds[route.target],
+        externalIds,
+        hubData: () => JSON.parse(row.data) as Record<string, unknown>,
+      },
     });
   } else {
     let parsed: unknown = request.sample;
@@ -116,8 +125,10 @@ export async function runMappingTest(request: MappingTestRequest): Promise<Mappi
   }
 
   const results: MappingTestResult[] = [];
+  const inputNotes = [...notes];
   for (const input of inputs) {
     notes.length = 0;
+    notes.push(...inputNotes);
     const trace = await mapping.trace(input.data, input.ctx);
     results.push({
       recordId: input.recordId,
@@ -129,6 +140,39 @@ export async function runMappingTest(request: MappingTestRequest): Promise<Mappi
     });
   }
   return results;
+}
+
+/**
+ * The record as a delivery hands it to the mapping: references in the target's ids (those the
+ * target has no id for yet stay hub ids, as the delivery would wait for them).
+ */
+async function inTargetIds(
+  store: Store,
+  registry: EntityRegistry,
+  route: RouteConfig,
+  data: Record<string, unknown>,
+  notes: string[],
+): Promise<Record<string, unknown>> {
+  const refs = registry.refsOf(route.entity, data);
+  if (refs.length === 0) return data;
+  const ids = new Map<string, string>();
+  for (const ref of refs) {
+    const link = await store.db
+      .selectFrom('links')
+      .select('external_id')
+      .where('entity', '=', ref.entity)
+      .where('system', '=', route.target)
+      .where('record_id', '=', ref.id)
+      .executeTakeFirst();
+    if (link) ids.set(`${ref.entity}:${ref.id}`, link.external_id);
+  }
+  const mapped = registry.mapRefs(route.entity, data, (entity, id) => ids.get(`${entity}:${id}`));
+  if (mapped.missing.length > 0) {
+    notes.push(
+      `references without an id in ${route.target} are shown as hub ids: ${mapped.missing.map((m) => m.path).join(', ')}`,
+    );
+  }
+  return mapped.data;
 }
 
 const show = (value: unknown) => (value === undefined ? '—' : JSON.stringify(value));

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { stableStringify } from '../core/hash.ts';
 import type { Store } from '../store/store.ts';
 
+/** The name a route's mapping versions are stored under. */
+export const routeMappingName = (route: string) => `route:${route}`;
+
 /** One stored version of a mapping. */
 export interface MappingVersion {
   name: string;

@@ -183,10 +183,36 @@ export interface Hold {
   createdAt: number | string;
 }
 
+export interface EffectiveField {
+  field: string;
+  key: string;
+  source: 'default' | 'mapping' | 'dropped';
+  rule: string;
+  overrides?: string;
+  required?: boolean;
+}
+
+/** The route's effective field table (src/mapping/show.ts). */
+export interface EffectiveMapping {
+  entity: string;
+  target: string;
+  targetKind: string;
+  extends: 'default' | 'none';
+  filter?: string;
+  filterExit: 'deactivate' | 'keep';
+  deletion: string;
+  exitDeactivates: boolean;
+  objects: Array<{ object: string; when?: string; fields: EffectiveField[] }>;
+  added: EffectiveField[];
+  notes: string[];
+}
+
 export interface MappingView {
   route: string;
+  /** null: the route has no mapping of its own (the connector's defaults apply). */
   spec: unknown;
   versions: unknown;
+  effective: EffectiveMapping;
 }
 
 export interface MappingTest {

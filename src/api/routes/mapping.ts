@@ -23,7 +23,7 @@ export function mappingRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const route = findRoute(ctx, request.params.route);
     const found = await mappingApi(ctx).get(route.name);
     if (!found) throw notFound('mapping_not_found', `route "${route.name}" has no mapping`);
-    return { route: route.name, spec: found.spec, versions: found.versions };
+    return { route: route.name, spec: found.spec, versions: found.versions, effective: found.effective };
   });
 
   // A dry run changes nothing, but it reads any record: operators may run it, like a resend.

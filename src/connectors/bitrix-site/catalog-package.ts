@@ -54,10 +54,14 @@ export function siteIdOf(item: DeliveryItem): string {
   return base;
 }
 
-/** Canonical data with the route mapping's fields merged over it (XML_ID is an id, not a field). */
+/**
+ * Canonical data with the route mapping's fields merged over it (XML_ID is an id, not a field);
+ * with `extends: none` (item.withoutDefaults) the mapping's fields alone, plus the deletion.
+ */
 function dataOf<T>(item: DeliveryItem): T {
   const { XML_ID: _id, ...fields } = item.fields ?? {};
-  return { ...item.data, ...(item.deleted ? { deleted: true } : {}), ...fields } as T;
+  const base = item.withoutDefaults ? {} : item.data;
+  return { ...base, ...(item.deleted ? { deleted: true } : {}), ...fields } as T;
 }
 
 function withAncestors(

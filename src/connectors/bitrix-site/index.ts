@@ -9,6 +9,7 @@ import type {
 import { configError } from '../../core/errors.ts';
 import { planLimits } from '../bitrix24/limits.ts';
 import { CATALOG_ENTITIES, newWrittenReferences } from './catalog-package.ts';
+import { bitrixSiteDefaults } from './defaults.ts';
 import { exchangeError, newExchangeClient } from './exchange.ts';
 import { checkRest } from './rest-check.ts';
 import { connectSiteRest } from './rest-client.ts';
@@ -33,6 +34,7 @@ export const bitrixSiteConnector: ConnectorFactory = {
   defaultLimits(system) {
     return system.options?.['rest'] ? planLimits('standard') : undefined;
   },
+  defaults: bitrixSiteDefaults,
   create(ctx: ConnectorContext): Connector {
     const settings = resolveBitrixSiteSystem(ctx.systemName, ctx.system);
     const name = ctx.systemName;

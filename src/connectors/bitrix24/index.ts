@@ -13,6 +13,7 @@ import type { Runtime } from '../../engine/runtime.ts';
 import type { Store } from '../../store/store.ts';
 import { type AuthSession, oauthSession, webhookAuth } from './auth.ts';
 import { Bitrix24Client } from './client.ts';
+import { bitrix24Defaults } from './defaults.ts';
 import { OperatingBudget, planLimits } from './limits.ts';
 import { mountAuthorizeEndpoint, Reauthorization } from './reauth.ts';
 import type { ResourceContext } from './resources/common.ts';
@@ -55,6 +56,7 @@ export const bitrix24Connector: ConnectorFactory = {
     const plan = bitrix24OptionsSchema.shape.plan.safeParse(system.options?.['plan']);
     return planLimits(plan.success ? plan.data : 'standard');
   },
+  defaults: bitrix24Defaults,
   create(base: ConnectorContext): Bitrix24Connector {
     const ctx = base as Bitrix24Context;
     const name = ctx.systemName;

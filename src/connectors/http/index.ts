@@ -15,6 +15,20 @@ import { resolveHttpSystem } from './spec.ts';
 /** obmen's own generic HTTP protocol, for custom systems (docs/connectors/http.md). */
 export const httpConnector: ConnectorFactory = {
   kind: 'http',
+  // The protocol carries canonical records as they are (docs/connectors/http.md).
+  defaults: () => ({
+    objects: [
+      {
+        object: 'item.data',
+        fields: [
+          { field: '*', from: ['*'], rule: 'every canonical field as it is (references in target ids)' },
+        ],
+      },
+    ],
+    deletion: 'deleted: true on the item',
+    deactivates: true,
+    withoutDefaults: true,
+  }),
   create(ctx: ConnectorContext): Connector {
     const settings = resolveHttpSystem(ctx.systemName, ctx.system);
     const client = new HttpProtocolClient(ctx.http, ctx.systemName, settings, ctx.signal);

@@ -72,7 +72,12 @@ function toWire(item: DeliveryItem): WireItem {
     version: item.version,
     hash: item.hash,
     deleted: item.deleted,
-    // The route mapping's fields override the canonical ones, field by field.
-    data: item.fields ? { ...item.data, ...item.fields } : item.data,
+    // The route mapping's fields override the canonical ones, field by field (or replace them
+    // all with `extends: none`).
+    data: item.withoutDefaults
+      ? (item.fields ?? {})
+      : item.fields
+        ? { ...item.data, ...item.fields }
+        : item.data,
   };
 }

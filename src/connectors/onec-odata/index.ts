@@ -17,6 +17,12 @@ import { resolveOnecSystem } from './spec.ts';
 /** 1C:Enterprise 8.3 standard OData interface (docs/connectors/onec-odata.md). */
 export const onecOdataConnector: ConnectorFactory = {
   kind: 'onec-odata',
+  defaults: () => ({
+    objects: [],
+    deletion: 'DeletionMark = true (a deletion mark, as 1C users expect; never a physical DELETE)',
+    deactivates: true,
+    withoutDefaults: 'the onec-odata connector has no published default table',
+  }),
   create(ctx: ConnectorContext): Connector {
     const client = clientFor(ctx);
     const name = ctx.systemName;

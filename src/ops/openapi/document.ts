@@ -64,7 +64,8 @@ const SUMMARIES: Record<string, string> = {
   'POST /api/v1/flows/pull/:source': 'Queue a pull of a source now',
   'POST /api/v1/flows/deliver/:route': 'Deliver everything due on a route now',
   'POST /api/v1/routes/:route/replay': 'Resend all (or the listed) objects of a route: { ids? }',
-  'GET /api/v1/mapping/:route': 'The mapping of a route and its versions',
+  'GET /api/v1/mapping/:route':
+    'The mapping of a route, its versions and its effective field table (defaults and overrides)',
   'POST /api/v1/mapping/:route/test': 'Dry-run the mapping on a record or a sample',
   'GET /api/v1/queue': 'Outbox depth per route and state',
   'GET /api/v1/audit': 'Audit log of state-changing actions',

@@ -4,7 +4,7 @@ import { ErrorBox, Json, Loading, Section } from '../components/ui.tsx';
 import { useAction, useLoad } from '../hooks.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { navigate } from '../router.ts';
-import type { MappingTest, MappingView, Overview } from '../types.ts';
+import type { EffectiveField, EffectiveMapping, MappingTest, MappingView, Overview } from '../types.ts';
 
 export function MappingPage(props: { route: string }) {
   const { t } = useI18n();
@@ -50,10 +50,15 @@ export function MappingPage(props: { route: string }) {
         <Loading loading={mapping.loading && Boolean(props.route)} />
       </div>
       <ErrorBox error={routes.error ?? mapping.error} />
+      {mapping.data?.effective ? <EffectiveTable effective={mapping.data.effective} /> : null}
       {mapping.data ? (
         <div className="grid2">
           <Section title={t('mapping.spec')}>
-            <Json value={mapping.data.spec} />
+            {mapping.data.spec === null ? (
+              <p className="muted">{t('mapping.noSpec')}</p>
+            ) : (
+              <Json value={mapping.data.spec} />
+            )}
             <h3>{t('mapping.versions')}</h3>
             <Json value={mapping.data.versions} />
           </Section>
@@ -93,5 +98,83 @@ export function MappingPage(props: { route: string }) {
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** The effective field table: the connector's defaults and what the route's mapping changes. */
+function EffectiveTable(props: { effective: EffectiveMapping }) {
+  const { t } = useI18n();
+  const e = props.effective;
+  const row = (f: EffectiveField, i: number) => (
+    <tr key={`${f.field}-${i}`} className={f.source === 'dropped' ? 'muted' : undefined}>
+      <td>
+        {f.source === 'mapping' ? '* ' : ''}
+        <code>{f.field}</code>
+        {f.key !== f.field ? <span className="muted"> ({f.key})</span> : null}
+      </td>
+      <td>{t(`mapping.source.${f.source}`)}</td>
+      <td>
+        <code>{f.rule}</code>
+        {f.overrides !== undefined ? (
+          <span className="muted small">
+            {' '}
+            ({t('mapping.insteadOf')}: {f.overrides})
+          </span>
+        ) : null}
+      </td>
+    </tr>
+  );
+  const head = (
+    <thead>
+      <tr>
+        <th>{t('mapping.field')}</th>
+        <th>{t('mapping.source')}</th>
+        <th>{t('mapping.rule')}</th>
+      </tr>
+    </thead>
+  );
+  return (
+    <Section title={t('mapping.effective')}>
+      <p className="muted small">{t('mapping.effectiveHelp')}</p>
+      <p>
+        {e.entity} → {e.target} ({e.targetKind}), extends: {e.extends}
+        <br />
+        {t('mapping.filter')}: {e.filter === undefined ? t('mapping.noFilter') : <code>{e.filter}</code>}
+        {e.filter !== undefined ? (
+          <>
+            <br />
+            {t('mapping.exit')}: {t(e.exitDeactivates ? 'mapping.exit.deactivate' : 'mapping.exit.keep')}
+          </>
+        ) : null}
+        <br />
+        {t('mapping.deletion')}: {e.deletion}
+      </p>
+      {e.objects.map((object) => (
+        <div key={object.object}>
+          <h3>
+            {object.object}
+            {object.when ? <span className="muted small"> ({object.when})</span> : null}
+          </h3>
+          <table data-testid="mapping-effective">
+            {head}
+            <tbody>{object.fields.map(row)}</tbody>
+          </table>
+        </div>
+      ))}
+      {e.added.length > 0 ? (
+        <>
+          <h3>{t('mapping.added')}</h3>
+          <table>
+            {head}
+            <tbody>{e.added.map(row)}</tbody>
+          </table>
+        </>
+      ) : null}
+      {e.notes.map((note) => (
+        <p key={note} className="muted small">
+          {note}
+        </p>
+      ))}
+    </Section>
   );
 }

@@ -82,10 +82,19 @@ export async function runGroups(
   return all;
 }
 
-/** Route-mapping overrides (DeliveryItem.fields) win over the default conversion, field by field. */
-export function merged(defaults: Record<string, unknown>, item: DeliveryItem): Record<string, unknown> {
+/**
+ * Route-mapping overrides (DeliveryItem.fields) win over the default conversion, field by field.
+ * With `extends: none` (item.withoutDefaults) only the `required` fields of the defaults stay
+ * (defaults.ts: the ids obmen finds the object by again, the active flag).
+ */
+export function merged(
+  defaults: Record<string, unknown>,
+  item: DeliveryItem,
+  required?: readonly string[],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(defaults)) if (v !== undefined) out[k] = v;
+  const keep = item.withoutDefaults && required ? new Set(required) : undefined;
+  for (const [k, v] of Object.entries(defaults)) if (v !== undefined && (!keep || keep.has(k))) out[k] = v;
   return { ...out, ...(item.fields ?? {}) };
 }
 

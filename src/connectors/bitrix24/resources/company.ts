@@ -1,4 +1,5 @@
 import type { DeliveryItem, SourceItem } from '../../../core/connector.ts';
+import { requiredFields } from '../defaults.ts';
 import type { ResourceContext } from './common.ts';
 import { merged, str } from './common.ts';
 import { fromMultiField, multiField } from './multifield.ts';
@@ -33,7 +34,7 @@ export function companyWrite(ctx: ResourceContext, item: DeliveryItem): PartyWri
   }
   return {
     item,
-    fields: merged(defaults, item),
+    fields: merged(defaults, item, requiredFields(ctx.options)),
     phones: (phones ?? []).map((p) => p.VALUE),
     emails: (emails ?? []).map((e) => e.VALUE),
     ...(inn ? { inn } : {}),

@@ -1,6 +1,7 @@
 import type { DeliveryItem, ItemOutcome, SourceItem } from '../../../core/connector.ts';
 import { transientError } from '../../../core/errors.ts';
 import type { BatchCommand } from '../client.ts';
+import { requiredFields } from '../defaults.ts';
 import { ref } from '../query.ts';
 import { DEFAULT_STAGE_MAP } from '../spec.ts';
 import {
@@ -26,7 +27,7 @@ export function stageOf(ctx: ResourceContext, data: Record<string, unknown>): st
   return category > 0 && !stage.includes(':') ? `C${category}:${stage}` : stage;
 }
 
-function rowsOf(data: Record<string, unknown>): Array<Record<string, unknown>> {
+export function rowsOf(data: Record<string, unknown>): Array<Record<string, unknown>> {
   const lines = Array.isArray(data['lines']) ? (data['lines'] as Array<Record<string, unknown>>) : [];
   return lines.map((line, i) => {
     const quantity = num(line['quantity']) ?? 1;
@@ -46,7 +47,7 @@ function rowsOf(data: Record<string, unknown>): Array<Record<string, unknown>> {
   });
 }
 
-function dealFields(ctx: ResourceContext, item: DeliveryItem): Record<string, unknown> {
+export function dealFields(ctx: ResourceContext, item: DeliveryItem): Record<string, unknown> {
   const d = item.data;
   const customer = str(d['customerId']);
   const contact = str(d['contactId']);
@@ -70,7 +71,7 @@ function dealFields(ctx: ResourceContext, item: DeliveryItem): Record<string, un
   else if (customer?.startsWith('contact:')) fields['CONTACT_IDS'] = [customer.slice(8)];
   else if (customer) fields['COMPANY_ID'] = customer;
   if (contact) fields['CONTACT_IDS'] = [contact.replace(/^contact:/, '')];
-  return merged(fields, item);
+  return merged(fields, item, requiredFields(ctx.options));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { DeliveryItem, ItemOutcome, SourceItem } from '../../../core/connector.ts';
 import { configError, type ObmenError, transientError } from '../../../core/errors.ts';
 import type { BatchCommand } from '../client.ts';
+import { requiredFields } from '../defaults.ts';
 import {
   failed,
   idFrom,
@@ -25,11 +26,12 @@ function grams(weight: unknown): number | undefined {
 }
 
 /** canonical product → catalog.product fields (camelCase, real numbers). */
-function catalogFields(
+export function catalogFields(
   item: DeliveryItem,
   iblockId: number,
   code: boolean,
   vatId: number | undefined,
+  required: readonly string[],
 ): Record<string, unknown> {
   const d = item.data;
   return merged(
@@ -45,6 +47,7 @@ function catalogFields(
       vatIncluded: 'Y',
     },
     item,
+    required,
   );
 }
 
@@ -89,7 +92,11 @@ async function vatIds(
 }
 
 /** canonical product → legacy crm.product fields (UPPER_CASE). */
-function legacyFields(item: DeliveryItem, currency: string): Record<string, unknown> {
+export function legacyFields(
+  item: DeliveryItem,
+  currency: string,
+  required: readonly string[],
+): Record<string, unknown> {
   const d = item.data;
   return merged(
     {
@@ -100,6 +107,7 @@ function legacyFields(item: DeliveryItem, currency: string): Record<string, unkn
       CURRENCY_ID: currency,
     },
     item,
+    required,
   );
 }
 
@@ -138,12 +146,19 @@ export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[])
     }
   }
   const prefix = legacy ? 'crm.product' : 'catalog.product';
+  const required = requiredFields(ctx.options);
   const groups: BatchCommand[][] = [];
   for (const [i, item] of items.entries()) {
     if (vat.refused.has(item.recordId)) continue;
     const fields = legacy
-      ? legacyFields(item, ctx.options.currency)
-      : catalogFields(item, iblockId, ctx.options.productCode === 'article', vat.ids.get(item.recordId));
+      ? legacyFields(item, ctx.options.currency, required)
+      : catalogFields(
+          item,
+          iblockId,
+          ctx.options.productCode === 'article',
+          vat.ids.get(item.recordId),
+          required,
+        );
     const id = idOf.get(item.recordId);
     groups.push([
       id
