@@ -67,6 +67,19 @@ export async function startHttpTarget(options: HttpTargetOptions = {}): Promise<
     if (req.method === 'GET' && parts[0] === '_requests' && parts.length === 1)
       return send(res, 200, store.requests);
 
+    // Every protocol request counts as in flight until its answer has gone (faults and latency included).
+    store.stats.inFlight++;
+    store.stats.peakInFlight = Math.max(store.stats.peakInFlight, store.stats.inFlight);
+    let answered = false;
+    const done = () => {
+      if (answered) return;
+      answered = true;
+      store.stats.inFlight--;
+    };
+    // 'finish': the answer was handed to the network; 'close' alone: the client went away first.
+    res.once('finish', done);
+    res.once('close', done);
+
     authorize(req);
     // The health probe ignores faults: check() tests configuration, not luck.
     if (req.method === 'GET' && parts[0] === 'health' && parts.length === 1)
