@@ -128,7 +128,10 @@ forEachDialect('expired credentials: refreshed once, then the write or read is r
     assert.deepEqual(result.errors, []);
     assert.equal(result.stats.created, 6);
     assert.equal(result.stats.unchanged, 0, 'nothing read twice: the repeat began at the saved cursor');
-    assert.ok((await requests()).some((r) => r.status === 401), 'the expired token was refused once');
+    assert.ok(
+      (await requests()).some((r) => r.status === 401),
+      'the expired token was refused once',
+    );
     assert.equal(target.tokensIssued(), 2);
     const records = await store.db
       .selectFrom('records')

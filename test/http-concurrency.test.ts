@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, it, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { type HttpTarget, startHttpTarget } from '../emulators/http-target/index.ts';
 import { ManualClock } from '../src/core/clock.ts';
 import { drainRoute } from '../src/engine/worker.ts';

@@ -117,7 +117,9 @@ describe('HttpClient.stream', () => {
 
   it("classify sees the first bytes of a 2xx: 1C's HTML page with status 200 is an error", async () => {
     handlers.push((_req, res) =>
-      res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${'Ошибка '.repeat(500)}</body></html>`),
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<html><body>${'Ошибка '.repeat(500)}</body></html>`),
     );
     await assert.rejects(
       client().stream({
