@@ -218,6 +218,29 @@ describe('onec-odata: source', () => {
     assert.equal(full.items.length, 30, 'a full read ignores the cursor');
   });
 
+  it('an object gone from 1C is reported deleted; one that only left options.filter is not', async () => {
+    const e = await emulator({ items: 30 });
+    const connector = connect(system(e));
+    const src = source('product', { filter: 'DeletionMark eq false' });
+    const first = await readAll(connector, src);
+    assert.equal(first.items.length, 30);
+    const marked = e.catalog.refs.product(3);
+    const deleted = e.catalog.refs.product(4);
+    e.catalog.edit('Catalog_Номенклатура', marked, { DeletionMark: true });
+    assert.equal(e.catalog.remove('Catalog_Номенклатура', deleted), true);
+    const before = e.stats().gets;
+    const second = await readAll(connector, src, first.cursor);
+    assert.deepEqual(
+      second.items.map((i) => [i.externalId, i.deleted, i.data]),
+      [[deleted, true, {}]],
+      'only the object 1C no longer has',
+    );
+    assert.equal(e.stats().gets - before, 3, 'two keys-only pages and one lookup of the two missing ids');
+    const third = await readAll(connector, src, second.cursor);
+    assert.deepEqual(third.items, [], 'told once');
+    assert.equal(e.stats().gets - before, 5, 'neither is looked up again');
+  });
+
   it('when much of a page changed, the page is fetched again in full instead of by Ref_Key chains', async () => {
     const e = await emulator({ items: 90 });
     const connector = connect(system(e));
