@@ -4,7 +4,7 @@ import { andFilters, datetimeLiteral, guidLiteral, stringLiteral } from './query
 import { type OnecResource, resourceFor, setBase } from './resources/index.ts';
 import { date } from './resources/values.ts';
 import { type OnecSourceOptions, onecSourceOptionsSchema, parseOptions } from './spec.ts';
-import { fingerprint, KeyList, keysOf, VersionSet, versionToken } from './versions.ts';
+import { fingerprint, KeyList, VersionSet, versionToken } from './versions.ts';
 
 const DATE_CURSOR = 'dt1:';
 
@@ -102,8 +102,7 @@ export async function* readOnec(
   }
   // The whole set was walked without an error (an error ends the read above, and with it any
   // idea of what is gone): ids the last poll listed and this one did not.
-  const missing: string[] = [];
-  for (const id of keysOf(cursor)) if (!listedKeys.has(id)) missing.push(id);
+  const missing = listedKeys.missingFrom(cursor);
   if (resource.vanished) {
     // Rows of the last poll missing now (stock gone to zero) are reported with their zero value.
     for (const id of missing) {
