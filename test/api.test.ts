@@ -821,7 +821,8 @@ forEachDialect('HTTP API', (database) => {
             ['a/b:c', 'pending', 1, 1],
             ['p1', 'pending', 1, 2],
             ['p2', 'pending', 1, 1],
-            ['p3', 'in_flight', 1, 1],
+            // In flight: keeps its lease, and force 2 makes it go again after that lease.
+            ['p3', 'in_flight', 2, 1],
           ],
         );
         const one = await call(

@@ -343,7 +343,10 @@ describe('onec-commerceml configuration', () => {
       onecCommercemlConnector.create({
         systemName: 'erp',
         system: { kind: 'onec-commerceml', credentials: { login: 'a', password: 'b' }, options: { dataDir } },
-        http: { request: () => Promise.reject(new Error('no outbound calls expected')) },
+        http: {
+          request: () => Promise.reject(new Error('no outbound calls expected')),
+          stream: () => Promise.reject(new Error('no outbound calls expected')),
+        },
         log: pino({ level: 'silent' }),
         signal: new AbortController().signal,
       });

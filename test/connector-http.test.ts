@@ -352,9 +352,24 @@ describe('http connector: configuration', () => {
     [
       'token and login',
       { kind: 'http', url: 'http://x', credentials: { token: 'a', login: 'b', password: 'c' } },
-      /either "token" or "login" \+ "password", not both/,
+      /set one of "token", "login" \+ "password" or "clientId" \+ "clientSecret"/,
     ],
     ['login alone', { kind: 'http', url: 'http://x', credentials: { login: 'b' } }, /go together/],
+    [
+      'client id without a secret',
+      { kind: 'http', url: 'http://x', credentials: { clientId: 'c' } },
+      /"clientId" and "clientSecret" go together/,
+    ],
+    [
+      'an OAuth client without tokenUrl',
+      { kind: 'http', url: 'http://x', credentials: { clientId: 'c', clientSecret: 'zzz-secret' } },
+      /options\.tokenUrl is required with "clientId"/,
+    ],
+    [
+      'tokenUrl without a client',
+      { kind: 'http', url: 'http://x', options: { tokenUrl: 'http://x/oauth/token' } },
+      /tokenUrl is set, so credentials need "clientId" and "clientSecret"/,
+    ],
     [
       'unknown key',
       { kind: 'http', url: 'http://x', credentials: { apiKey: 'zzz-secret' } },

@@ -191,6 +191,57 @@ forEachDialect('onec-odata through the engine', (db) => {
   );
 
   it(
+    'objects deleted physically in 1C become deleted in the hub; a read that failed deletes nothing',
+    withHub(ITEMS, async (hub, e, store) => {
+      const live = async () => {
+        const row = await store.db
+          .selectFrom('records')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('entity', '=', 'product')
+          .where('deleted', '=', 0)
+          .executeTakeFirstOrThrow();
+        return Number(row.n);
+      };
+      assert.equal((await runPull(hub.runtime, 'onec-product')).stats.created, ITEMS);
+      // An administrator deletes two goods outright ("Непосредственное удаление" is DELETE over OData).
+      const gone = [7, 33].map((n) => e.catalog.refs.product(n));
+      for (const ref of gone) {
+        const res = await fetch(`${e.url}/${encodeURIComponent('Catalog_Номенклатура')}(guid'${ref}')`, {
+          method: 'DELETE',
+          headers: { authorization: `Basic ${Buffer.from('Обмен:секрет').toString('base64')}` },
+        });
+        assert.equal(res.status, 204);
+      }
+
+      // A poll that dies after its first page knows nothing about the rest: it deletes nothing.
+      e.setFaults({ failNextAfter: 1, failNext: 10 });
+      await assert.rejects(runPull(hub.runtime, 'onec-product'), /HTTP 503/);
+      e.setFaults({ failNext: 0, failNextAfter: 0 });
+      assert.equal(await live(), ITEMS);
+
+      const pulled = await runPull(hub.runtime, 'onec-product');
+      assert.deepEqual([pulled.stats.updated, pulled.stats.created], [2, 0]);
+      assert.equal(await live(), ITEMS - 2);
+      for (const ref of gone) {
+        const record = await store.db
+          .selectFrom('records')
+          .select(['deleted', 'data', 'version'])
+          .where('entity', '=', 'product')
+          .where('id', '=', await hubId(store, 'product', ref))
+          .executeTakeFirstOrThrow();
+        assert.equal(record.deleted, 1);
+        assert.equal(record.version, 2);
+        assert.ok((JSON.parse(record.data) as { name?: string }).name, 'the last content is kept');
+      }
+      // The deletion is told once: the next poll finds nothing new.
+      const history = await count(store, 'record_history', 'product');
+      const again = await runPull(hub.runtime, 'onec-product');
+      assert.deepEqual([again.stats.read, again.stats.updated], [0, 0]);
+      assert.equal(await count(store, 'record_history', 'product'), history);
+    }),
+  );
+
+  it(
     "delivers an order to 1C posted, once even when the answer to the create is lost; a posting refusal is parked with 1C's message",
     withHub(10, async (hub, e, store) => {
       await runPull(hub.runtime, 'onec-product');

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { type OnecOdataEmulator, startOnecOdataEmulator } from '../emulators/onec-odata/index.ts';
@@ -13,6 +16,8 @@ import { ManualClock } from '../src/core/clock.ts';
 import type { Connector, DeliveryItem, SourceBatch } from '../src/core/connector.ts';
 import { ObmenError } from '../src/core/errors.ts';
 import { createHttpClient } from '../src/http/client.ts';
+import type { HttpClient } from '../src/http/types.ts';
+import { openStore } from '../src/store/store.ts';
 import { defineConnectorContract } from './support/connector-contract.ts';
 
 const log = pino({ level: 'silent' });
@@ -211,6 +216,29 @@ describe('onec-odata: source', () => {
     );
     const full = await readAll(connector, source('product'), third.cursor, true);
     assert.equal(full.items.length, 30, 'a full read ignores the cursor');
+  });
+
+  it('an object gone from 1C is reported deleted; one that only left options.filter is not', async () => {
+    const e = await emulator({ items: 30 });
+    const connector = connect(system(e));
+    const src = source('product', { filter: 'DeletionMark eq false' });
+    const first = await readAll(connector, src);
+    assert.equal(first.items.length, 30);
+    const marked = e.catalog.refs.product(3);
+    const deleted = e.catalog.refs.product(4);
+    e.catalog.edit('Catalog_Номенклатура', marked, { DeletionMark: true });
+    assert.equal(e.catalog.remove('Catalog_Номенклатура', deleted), true);
+    const before = e.stats().gets;
+    const second = await readAll(connector, src, first.cursor);
+    assert.deepEqual(
+      second.items.map((i) => [i.externalId, i.deleted, i.data]),
+      [[deleted, true, {}]],
+      'only the object 1C no longer has',
+    );
+    assert.equal(e.stats().gets - before, 3, 'two keys-only pages and one lookup of the two missing ids');
+    const third = await readAll(connector, src, second.cursor);
+    assert.deepEqual(third.items, [], 'told once');
+    assert.equal(e.stats().gets - before, 5, 'neither is looked up again');
   });
 
   it('when much of a page changed, the page is fetched again in full instead of by Ref_Key chains', async () => {
@@ -524,5 +552,80 @@ describe('onec-odata: check() and discover()', () => {
     assert.ok(balance?.fields.some((f) => f.name === 'ВНаличииBalance'));
     const listed = await onecOdataConnector.create(ctx).discover!();
     assert.ok(listed.find((s) => s.name === 'Document_ЗаказКлиента')?.fields.includes('Товары[].Количество'));
+  });
+
+  it('discover() parses a real-sized $metadata as it streams in; the request log keeps status, size and head', async () => {
+    // The emulator sends 1 MB of its ~15 MB $metadata and then waits until the parser has read
+    // that much: a client that held whole answers would never hand anything over, and the
+    // request would end in its timeout instead.
+    const HOLD_AT = 1024 * 1024;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const e = await emulator({ extraCatalogs: 5000, metadataHold: { afterBytes: HOLD_AT, until: held } });
+    const dir = mkdtempSync(join(tmpdir(), 'obmen-odata-meta-'));
+    const store = await openStore({ url: join(dir, 'obmen.db') });
+    try {
+      const shared = createHttpClient({ system: 'onec', store, maxRetries: 0, timeoutMs: 60_000 });
+      let parsed = 0;
+      let largestPiece = 0;
+      let sentWhenReleased = -1;
+      // The parser's side of the stream: counts what reached it, piece by piece.
+      const http: HttpClient = {
+        request: (req) => shared.request(req),
+        async stream(req) {
+          const response = await shared.stream(req);
+          async function* counted() {
+            for await (const piece of response.body) {
+              parsed += piece.byteLength;
+              largestPiece = Math.max(largestPiece, piece.byteLength);
+              if (parsed >= HOLD_AT && sentWhenReleased < 0) {
+                sentWhenReleased = e.stats().metadataBytesSent;
+                release();
+              }
+              yield piece;
+            }
+          }
+          return { ...response, body: counted() };
+        },
+      };
+      const sets = await discoverOnecOdata({
+        systemName: 'onec',
+        system: system(e),
+        http,
+        log,
+        signal: new AbortController().signal,
+      });
+      const total = e.stats().metadataBytesSent;
+      assert.ok(total > 14 * 1024 * 1024, `a real-sized $metadata (${total} bytes)`);
+      assert.equal(parsed, total, 'every byte went through the parser');
+      assert.ok(
+        sentWhenReleased >= HOLD_AT && sentWhenReleased < total / 4,
+        `parsing began with ${sentWhenReleased} of ${total} bytes sent`,
+      );
+      assert.ok(largestPiece <= 1024 * 1024, `pieces stay small (largest ${largestPiece} bytes)`);
+      assert.equal(sets.filter((set) => set.name.startsWith('Catalog_Справочник')).length, 5000);
+      const last = sets.find((set) => set.name === 'Catalog_Справочник5000');
+      assert.ok(last?.tabularSections['Состав']?.some((field) => field.name === 'Колонка3'));
+      assert.ok(sets.some((set) => set.name === 'AccumulationRegister_ТоварыНаСкладах/Balance'));
+
+      const rows = await store.db.selectFrom('request_log').selectAll().execute();
+      assert.equal(rows.length, 1);
+      const [row] = rows;
+      assert.equal(row?.status, 200);
+      assert.equal(row?.error, null);
+      assert.match(row?.url ?? '', /\/\$metadata$/);
+      assert.ok(row?.response_body?.startsWith('<?xml version="1.0" encoding="UTF-8"?>'));
+      assert.ok(
+        row?.response_body?.endsWith(`…[truncated; streamed, ${total} bytes in all]`),
+        'the size is logged with the head',
+      );
+      assert.ok((row?.response_body?.length ?? 0) < 9000, 'only a head of the body is kept');
+    } finally {
+      release();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

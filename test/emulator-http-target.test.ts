@@ -92,6 +92,8 @@ describe('http-target emulator', () => {
       rejected: 0,
       rateLimited: 0,
       failed: 0,
+      inFlight: 0,
+      peakInFlight: 1,
     });
     assert.deepEqual(
       target.requests.map((r) => [r.entity, r.ids]),

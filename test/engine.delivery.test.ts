@@ -253,6 +253,30 @@ forEachDialect('engine delivery over HTTP', (db) => {
     assert.equal(new Set(externalIds).size, 3, 'idempotent: no object created twice');
   });
 
+  test('a replay asked while the object is being written is not lost: it is written again after', async () => {
+    await hub.ingest('onec', 'product', [product('p1', 'a')]);
+    target.setFaults({ latencyMs: 150 });
+    const first = hub.deliver('products-to-site');
+    // The write is on its way (the target holds it in its latency) when the operator replays.
+    while (target.stats().inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const replay = await replayRoute(
+      store,
+      { name: 'products-to-site', entity: 'product' },
+      { now: clock.now() },
+    );
+    assert.equal(replay.queued, 1);
+    assert.equal((await first).delivered, 1);
+    const row = (await hub.outbox('products-to-site'))[0]!;
+    assert.equal(row.state, 'pending', 'the replay still waits for its own write');
+    target.setFaults({ latencyMs: 0 });
+    const again = await hub.deliver('products-to-site');
+    assert.equal(again.delivered, 1, 'written again, although the target already holds this content');
+    assert.equal(again.skipped, 0);
+    assert.equal(writesOf('p1')!.writes, 2);
+    assert.equal((await hub.outbox('products-to-site'))[0]!.state, 'delivered');
+    assert.equal((await hub.deliver('products-to-site')).claimed, 0, 'and only once');
+  });
+
   test('a change that came from the target itself is not written back', async () => {
     await hub.ingest('site', 'product', [product('s1', 'from the site')]);
     assert.equal((await hub.outbox('products-to-site')).length, 0);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ObmenError } from '../src/core/errors.ts';
 import { replayRoute, retryFailures } from '../src/engine/operations.ts';
+import { claimRows, completeRows } from '../src/engine/outbox.ts';
 import type { OutboxTable } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import { forEachDialect } from './support/stores.ts';
@@ -306,7 +307,7 @@ forEachDialect('outbox operations', (database) => {
       assert.deepEqual(after.get('b24-products/p5'), {
         ...before.get('b24-products/p5'),
         want_version: 7,
-        force: 1,
+        force: 2,
         updated_at: NOW,
       });
       assert.equal(after.size, before.size + 2);
@@ -335,6 +336,72 @@ forEachDialect('outbox operations', (database) => {
       assert.equal(after.has('b24-products/missing'), false);
       assertUnchanged(before, after, ['b24-products/p1', 'b24-products/p3'], 1);
       assert.deepEqual(await replayRoute(store, route, { recordIds: [], now: NOW }), { queued: 0 });
+    });
+
+    it('a replay during a lease is served after it, whatever that lease wrote, retried or skipped', async () => {
+      const lease = (owner: string, at: number) =>
+        claimRows(store, 'b24-products', owner, 10, 60_000, at).then((rows) =>
+          rows.filter((r) => r.recordId === 'p1'),
+        );
+      const row = async () => (await outboxRows(store)).get('b24-products/p1')!;
+      // p1 is due at its current version (2): nothing but the replay can send it twice.
+      await store.db
+        .updateTable('outbox')
+        .set({ state: 'pending', next_attempt_at: T0, want_version: 2 })
+        .where('route', '=', 'b24-products')
+        .where('record_id', '=', 'p1')
+        .execute();
+
+      // Claimed without force (an ordinary delivery), replayed while in flight, then delivered.
+      assert.equal((await lease('w1', NOW))[0]?.force, false);
+      await replayRoute(store, route, { recordIds: ['p1'], now: NOW });
+      assert.deepEqual([(await row()).state, (await row()).force], ['in_flight', 2]);
+      await store.tx((trx) =>
+        completeRows(
+          trx,
+          'b24-products',
+          'w1',
+          [{ kind: 'delivered', recordId: 'p1', hash: 'h', version: 2 }],
+          NOW,
+        ),
+      );
+      assert.deepEqual([(await row()).state, (await row()).force], ['pending', 1], 'written again');
+
+      // The next lease carries the replay; a failure of it keeps the replay for the retry.
+      assert.equal((await lease('w2', NOW + 1))[0]?.force, true);
+      await replayRoute(store, route, { recordIds: ['p1'], now: NOW + 1 });
+      await store.tx((trx) =>
+        completeRows(
+          trx,
+          'b24-products',
+          'w2',
+          [
+            {
+              kind: 'retry',
+              recordId: 'p1',
+              attempts: 1,
+              nextAttemptAt: NOW + 2,
+              error: 'x',
+              errorClass: 'transient',
+            },
+          ],
+          NOW + 1,
+        ),
+      );
+      assert.deepEqual([(await row()).state, (await row()).force], ['pending', 2]);
+      const retried = await lease('w3', NOW + 2);
+      assert.equal(retried[0]?.force, true);
+      assert.equal((await row()).force, 1, 'the new lease serves the replay');
+      await store.tx((trx) =>
+        completeRows(
+          trx,
+          'b24-products',
+          'w3',
+          [{ kind: 'delivered', recordId: 'p1', hash: 'h', version: 2 }],
+          NOW + 2,
+        ),
+      );
+      assert.deepEqual([(await row()).state, (await row()).force], ['delivered', 0], 'and once is enough');
     });
 
     it('is repeatable: a second replay updates the same rows and creates none', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultGate, type Faults, type IncomingItem } from './faults.ts';
@@ -8,6 +9,11 @@ export interface HttpTargetOptions {
   host?: string;
   /** When set, every protocol request must carry `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * OAuth 2.0 client credentials (RFC 6749 §4.4): `POST /oauth/token` issues access tokens that
+   * live `ttlSeconds` (default 3600), and every protocol request must carry a live one.
+   */
+  oauth?: { clientId: string; clientSecret: string; ttlSeconds?: number };
   faults?: Partial<Faults>;
 }
 
@@ -21,6 +27,12 @@ export interface HttpTarget {
   objects(entity: string): Map<string, HeldObject>;
   stats(): TargetStats;
   setFaults(f: Partial<Faults>): void;
+  /** OAuth: every token issued so far stops working (expired or revoked early, as servers do). */
+  expireTokens(): void;
+  /** OAuth: the token endpoint refuses the client from now on (its secret was changed). */
+  revokeClient(): void;
+  /** OAuth: access tokens issued so far. */
+  tokensIssued(): number;
   /** Source side: put objects that GET /{entity} will serve, ordered by updatedAt. */
   seed(
     entity: string,
@@ -45,6 +57,10 @@ class HttpProblem extends Error {
 export async function startHttpTarget(options: HttpTargetOptions = {}): Promise<HttpTarget> {
   const store = new TargetStore();
   const gate = new FaultGate(options.faults);
+  /** OAuth access tokens → when they expire (ms). */
+  const tokens = new Map<string, number>();
+  let issued = 0;
+  let clientRevoked = false;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -66,6 +82,22 @@ export async function startHttpTarget(options: HttpTargetOptions = {}): Promise<
     }
     if (req.method === 'GET' && parts[0] === '_requests' && parts.length === 1)
       return send(res, 200, store.requests);
+
+    // Every protocol request counts as in flight until its answer has gone (faults and latency included).
+    store.stats.inFlight++;
+    store.stats.peakInFlight = Math.max(store.stats.peakInFlight, store.stats.inFlight);
+    let answered = false;
+    const done = () => {
+      if (answered) return;
+      answered = true;
+      store.stats.inFlight--;
+    };
+    // 'finish': the answer was handed to the network; 'close' alone: the client went away first.
+    res.once('finish', done);
+    res.once('close', done);
+
+    if (req.method === 'POST' && parts[0] === 'oauth' && parts[1] === 'token' && parts.length === 2)
+      return issueToken(req, res);
 
     authorize(req);
     // The health probe ignores faults: check() tests configuration, not luck.
@@ -121,10 +153,48 @@ export async function startHttpTarget(options: HttpTargetOptions = {}): Promise<
   }
 
   function authorize(req: IncomingMessage): void {
+    if (options.oauth) {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const expiresAt = token === undefined ? undefined : tokens.get(token);
+      if (expiresAt === undefined || expiresAt <= Date.now()) {
+        // RFC 6750 §3: an expired or revoked token is answered 401 with error="invalid_token".
+        throw new HttpProblem(401, 'invalid_token', 'the access token expired or is not valid');
+      }
+      return;
+    }
     if (options.token === undefined) return;
     if (req.headers.authorization !== `Bearer ${options.token}`) {
       throw new HttpProblem(401, 'unauthorized', 'missing or wrong bearer token');
     }
+  }
+
+  /** `POST /oauth/token`, grant_type=client_credentials, the client in Basic auth or the form (RFC 6749 §2.3.1). */
+  async function issueToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const oauth = options.oauth;
+    if (!oauth) throw new HttpProblem(404, 'not_found', 'this target has no token endpoint');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    let clientId = form.get('client_id');
+    let clientSecret = form.get('client_secret');
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (basic) {
+      const decoded = Buffer.from(basic, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      clientId = decodeURIComponent(decoded.slice(0, colon));
+      clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+    }
+    if (form.get('grant_type') !== 'client_credentials') {
+      return send(res, 400, { error: 'unsupported_grant_type' });
+    }
+    if (clientRevoked || clientId !== oauth.clientId || clientSecret !== oauth.clientSecret) {
+      return send(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
+    }
+    const ttl = oauth.ttlSeconds ?? 3600;
+    const token = `at-${randomBytes(12).toString('hex')}`;
+    tokens.set(token, Date.now() + ttl * 1000);
+    issued++;
+    send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: ttl });
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -144,6 +214,11 @@ export async function startHttpTarget(options: HttpTargetOptions = {}): Promise<
     objects: (entity) => store.objects(entity),
     stats: () => ({ ...store.stats }),
     setFaults: (faults) => gate.update(faults),
+    expireTokens: () => tokens.clear(),
+    revokeClient: () => {
+      clientRevoked = true;
+    },
+    tokensIssued: () => issued,
     seed: (entity, items) => store.seed(entity, items),
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -37,6 +37,10 @@ export interface TargetStats {
   rateLimited: number;
   /** Requests answered 503 by injected faults. */
   failed: number;
+  /** Protocol requests being answered right now (from arrival until the answer is sent). */
+  inFlight: number;
+  /** The most protocol requests ever in flight at once: what `limits.concurrency` must bound. */
+  peakInFlight: number;
 }
 
 /** Outcome of one item, in the wire format of the protocol. */
@@ -54,6 +58,8 @@ const emptyStats = (): TargetStats => ({
   rejected: 0,
   rateLimited: 0,
   failed: 0,
+  inFlight: 0,
+  peakInFlight: 0,
 });
 
 /** In-memory state of the emulated target: written objects, seeded source objects, counters. */

@@ -7,6 +7,8 @@ const USAGE = `obmen emulate onec-odata [options]
   --base NAME           publication name: /NAME/odata/standard.odata (default ut11)
   --items N             products in Catalog_Номенклатура (default 1000, up to ${MAX_ITEMS})
   --counterparties N    objects in Catalog_Контрагенты (default 100)
+  --metadata-catalogs N catalogs described in $metadata only, for a real-sized $metadata
+                        (about 3 KB each: 5000 ≈ 15 MB, like a УТ 11 publication)
   --login L --password P   the 1C user (default ${DEFAULT_USER.login} / ${DEFAULT_USER.password})
   --latency MS          delay before every answer
   --error-rate R        share of requests answered 503 (0…1)
@@ -46,6 +48,7 @@ export async function runOnecOdataEmulatorCli(argv: string[]): Promise<void> {
       base: { type: 'string' },
       items: { type: 'string' },
       counterparties: { type: 'string' },
+      'metadata-catalogs': { type: 'string' },
       login: { type: 'string' },
       password: { type: 'string' },
       latency: { type: 'string' },
@@ -67,6 +70,7 @@ export async function runOnecOdataEmulatorCli(argv: string[]): Promise<void> {
     base: values.base ?? 'ut11',
     items: count(values.items, 'items', 1000, MAX_ITEMS),
     counterparties: count(values.counterparties, 'counterparties', 100, MAX_ITEMS),
+    extraCatalogs: count(values['metadata-catalogs'], 'metadata-catalogs', 0, 20_000),
     users: [
       { login: values.login ?? DEFAULT_USER.login, password: values.password ?? DEFAULT_USER.password },
     ],

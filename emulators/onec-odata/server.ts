@@ -28,6 +28,16 @@ export interface OnecOdataEmulatorOptions {
   published?: string[];
   faults?: Partial<OnecFaults>;
   seed?: number;
+  /**
+   * Catalogs described in $metadata only, to give it a real size (a УТ 11 publication has
+   * ~4,000 types and 15 MB; about 3 KB each here). They hold no data.
+   */
+  extraCatalogs?: number;
+  /**
+   * Test instrument: $metadata stops after `afterBytes` until `until` settles. A client that
+   * buffers whole answers never gets past that point; one that streams reads what came.
+   */
+  metadataHold?: { afterBytes: number; until: Promise<unknown> };
 }
 
 export interface OnecEmulatorStats {
@@ -42,6 +52,8 @@ export interface OnecEmulatorStats {
   unauthorized: number;
   /** Writes carried out whose answer was never sent. */
   dropped: number;
+  /** Bytes of $metadata written to clients so far (it is sent in 64 KB pieces, as it drains). */
+  metadataBytesSent: number;
 }
 
 export interface OnecOdataEmulator {
@@ -56,6 +68,7 @@ export interface OnecOdataEmulator {
 }
 
 export const DEFAULT_USER = { login: 'Обмен', password: 'секрет' };
+const PIECE = 64 * 1024;
 export const MAX_ITEMS = 1_000_000;
 
 export async function startOnecOdataEmulator(
@@ -83,6 +96,7 @@ export async function startOnecOdataEmulator(
     businessErrors: 0,
     unauthorized: 0,
     dropped: 0,
+    metadataBytesSent: 0,
   };
   let serviceUrl = '';
   const catalog = createCatalog(model, () => serviceUrl);
@@ -178,6 +192,7 @@ export async function startOnecOdataEmulator(
     try {
       const answer = route(method, path.slice(prefix.length), query, body, json);
       if (answer.posted) stats.posts++;
+      if (answer.piecewise) return await sendPiecewise(res, answer);
       if (isWrite && faults.dropAnswerNext > 0) {
         // Done in the base, but the answer never reaches the client (a proxy or network cut).
         faults.dropAnswerNext--;
@@ -199,7 +214,7 @@ export async function startOnecOdataEmulator(
     query: Map<string, string>,
     body: string,
     json: boolean,
-  ): Answer & { posted?: boolean } {
+  ): Answer & { posted?: boolean; piecewise?: boolean } {
     if (rest === '' || rest === '/') {
       const names = model
         .filter((set) => set.kind !== 'virtual' && published.has(set.name))
@@ -222,8 +237,11 @@ export async function startOnecOdataEmulator(
       };
     }
     if (rest === '/$metadata') {
-      metadata ??= buildMetadata(model.filter((set) => published.has(set.name) || set.kind === 'virtual'));
-      return { status: 200, type: 'application/xml;charset=utf-8', body: metadata };
+      metadata ??= buildMetadata(
+        model.filter((set) => published.has(set.name) || set.kind === 'virtual'),
+        options.extraCatalogs ?? 0,
+      );
+      return { status: 200, type: 'application/xml;charset=utf-8', body: metadata, piecewise: true };
     }
     const match = /^\/([^/(]+)(?:\(([^)]*(?:'[^']*'[^)]*)*)\))?(?:\/(.+))?$/.exec(rest);
     if (!match) throw new OdataRequestError(400, '6', `Неверный URL: ${rest}`);
@@ -354,6 +372,25 @@ export async function startOnecOdataEmulator(
       ...answer.headers,
     });
     res.end(bytes);
+  }
+
+  /** A big answer ($metadata) goes out in 64 KB pieces, each after the previous one drained. */
+  async function sendPiecewise(res: ServerResponse, answer: Answer): Promise<void> {
+    const bytes = Buffer.from(answer.body, 'utf8');
+    res.writeHead(answer.status, { 'content-type': answer.type, 'content-length': String(bytes.length) });
+    const hold = options.metadataHold;
+    let held = false;
+    for (let at = 0; at < bytes.length && !res.destroyed; at += PIECE) {
+      if (hold && !held && at >= hold.afterBytes) {
+        held = true;
+        await hold.until.catch(() => {});
+      }
+      const piece = bytes.subarray(at, at + PIECE);
+      stats.metadataBytesSent += piece.length;
+      if (!res.write(piece))
+        await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    }
+    res.end();
   }
 
   const server = createServer((req, res) => {

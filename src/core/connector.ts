@@ -130,6 +130,16 @@ export interface Connector {
   hasReferenceValue?(directory: string, value: string): Promise<boolean>;
   /** Creates a value in the target's directory (`missing: create`) and returns its id there. */
   ensureReferenceValue?(directory: string, value: string): Promise<string>;
+  /**
+   * Gets new credentials after the system refused the current ones as expired (an `auth_refresh`
+   * error: an OAuth access token that expired or was revoked). The engine calls it once when a
+   * write or a read fails so, then repeats that write or read once; the repeat does not count as
+   * an attempt. Throw a `config` error (naming the setting to fix) when new credentials cannot be
+   * had. Connectors whose credentials cannot be refreshed leave it out: an `auth_refresh` from
+   * them parks the work as a config error. (Bitrix24 refreshes its OAuth token inside its own
+   * client and needs no call from the engine.)
+   */
+  refreshAuth?(): Promise<void>;
   /** Adds the connector's inbound endpoints (webhooks, the CommerceML exchange) to the API server. */
   mountInbound?(app: FastifyInstance, hub: Runtime): void | Promise<void>;
   /** Releases resources; safe to call twice. */

@@ -7,6 +7,7 @@ import { classify, configError, type ObmenError, permanentError, transientError 
 import type { RouteMapping } from '../mapping/route.ts';
 import { holdMissingValue } from '../matching/holds.ts';
 import type { Db, Store } from '../store/store.ts';
+import { writeWithAuthRefresh } from './auth-refresh.ts';
 import { chunk } from './chunks.ts';
 import { explainLeftOutWaits, filterStep } from './filter-exit.ts';
 import { recordDeliveredLinks } from './links.ts';
@@ -350,7 +351,11 @@ async function writeClaimed(
   try {
     if (!route.connector.write)
       throw configError(`system ${route.target} cannot receive data (its connector has no writer)`);
-    results = await route.connector.write(route.config, items);
+    const write = route.connector.write.bind(route.connector);
+    // Expired credentials: refreshed and the refused items written once more (auth-refresh.ts).
+    results = await writeWithAuthRefresh(route.connector, route.target, items, (batch) =>
+      write(route.config, batch),
+    );
   } catch (error) {
     const failure = classify(error, route.target);
     results = items.map((item) => ({ recordId: item.recordId, ok: false as const, error: failure }));

@@ -63,8 +63,9 @@ export async function retryFailures(
  * Resend every record of the route's entity (or only `recordIds`) to that route, even where
  * the target already holds the same hash. One set-based upsert per chunk: rows not yet in the
  * outbox are created, existing ones become pending now with force=1 and the current version.
- * A row in flight keeps its lease (the holder finishes, then sees force and the newer
- * want_version and sends again) — taking the lease away could deliver the object twice at once.
+ * A row in flight keeps its lease — taking it away could deliver the object twice at once — and
+ * gets force=2: when the holder finishes, the row goes back to pending (force 1) and is written
+ * again, whatever the holder wrote or skipped.
  * Deleted records are included: the route's sink decides how a deletion reaches the target.
  */
 export async function replayRoute(
@@ -117,7 +118,9 @@ export async function replayRoute(
           const leased = eb('outbox.state', '=', 'in_flight');
           return {
             want_version: eb.ref('excluded.want_version'),
-            force: 1,
+            // 2 = asked while a lease is out: that lease's write may predate the replay (or was
+            // skipped as up to date), so the row must be written once more after it.
+            force: eb.case().when(leased).then(2).else(1).end(),
             entity: eb.ref('excluded.entity'),
             state: eb.case().when(leased).then(eb.ref('outbox.state')).else(eb.ref('excluded.state')).end(),
             attempts: eb

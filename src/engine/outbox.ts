@@ -145,6 +145,8 @@ export async function claimRows(
         lease_owner: owner,
         lease_expires_at: now + leaseMs,
         lease_version: sql`want_version`,
+        // A replay asked during an earlier lease (force 2) is served by this one.
+        force: sql`case when "force" = 2 then 1 else "force" end`,
         // A recovered lease counts as an attempt, so an item that crashes its worker every
         // time ends parked instead of looping forever.
         attempts: sql`case when state = 'in_flight' then attempts + 1 else attempts end`,
@@ -162,7 +164,7 @@ export async function claimRows(
       recordId: row.record_id,
       wantVersion: row.want_version,
       attempts: row.attempts,
-      force: row.force === 1,
+      force: row.force !== 0,
       recovered: recoveredIds.has(row.record_id),
     }));
   });
@@ -258,9 +260,9 @@ export async function completeRows(
   const delivered = rowsOf('delivered', (o) => [o.recordId, o.hash]);
   if (delivered.length > 0)
     await update(
-      // A newer version arrived while this one was in flight: deliver again.
-      sql`state = case when want_version > lease_version then 'pending' else 'delivered' end,
-        "force" = case when want_version > lease_version then "force" else 0 end,
+      // A newer version, or a replay (force 2), arrived while this one was in flight: deliver again.
+      sql`state = case when want_version > lease_version or "force" = 2 then 'pending' else 'delivered' end,
+        "force" = case when "force" = 2 then 1 when want_version > lease_version then "force" else 0 end,
         next_attempt_at = ${now}, attempts = 0, last_error = null, last_error_class = null,
         waiting_for = null, delivered_hash = v.column2, delivered_version = lease_version,
         delivered_at = ${now}`,

@@ -1,4 +1,5 @@
 import { configError } from '../core/errors.ts';
+import { readWithAuthRefresh } from './auth-refresh.ts';
 import { ingest, loadCursor } from './ingest.ts';
 import { mapSourceItems } from './route-mapping.ts';
 import type { Runtime } from './runtime.ts';
@@ -62,47 +63,50 @@ export async function runPull(
   const mapping = runtime.sourceMappings.get(source.name);
   const read = connector.read.bind(connector);
   try {
-    // Everything the connector requests during this pull is logged under the session.
-    await inSession(sessionId, async () => {
-      const cursor = options.full ? undefined : await loadCursor(runtime.store, source.name);
-      for await (const batch of read({ source, cursor, full: options.full === true })) {
-        let items = batch.items;
-        if (mapping) {
-          const mapped = await mapSourceItems(mapping, items);
-          items = mapped.items;
-          stats.read += mapped.skipped + mapped.invalid.length;
-          stats.filtered += mapped.skipped;
-          stats.invalid += mapped.invalid.length;
-          for (const bad of mapped.invalid) if (errors.length < 100) errors.push(bad.message);
-        }
-        for (const related of batch.related ?? []) {
-          const stored = await ingest(runtime.ingest, {
+    // Everything the connector requests during this pull is logged under the session. Expired
+    // credentials: refreshed, and the read goes on from the cursor the batches saved so far.
+    const readAll = () =>
+      inSession(sessionId, async () => {
+        const cursor = options.full ? undefined : await loadCursor(runtime.store, source.name);
+        for await (const batch of read({ source, cursor, full: options.full === true })) {
+          let items = batch.items;
+          if (mapping) {
+            const mapped = await mapSourceItems(mapping, items);
+            items = mapped.items;
+            stats.read += mapped.skipped + mapped.invalid.length;
+            stats.filtered += mapped.skipped;
+            stats.invalid += mapped.invalid.length;
+            for (const bad of mapped.invalid) if (errors.length < 100) errors.push(bad.message);
+          }
+          for (const related of batch.related ?? []) {
+            const stored = await ingest(runtime.ingest, {
+              system: source.system,
+              entity: related.entity,
+              items: related.items,
+            });
+            stats.invalid += stored.invalid.length;
+            for (const bad of stored.invalid) if (errors.length < 100) errors.push(bad.message);
+          }
+          const result = await ingest(runtime.ingest, {
             system: source.system,
-            entity: related.entity,
-            items: related.items,
+            entity: source.entity,
+            items,
+            ...(batch.cursor === undefined ? {} : { cursor: { source: source.name, value: batch.cursor } }),
           });
-          stats.invalid += stored.invalid.length;
-          for (const bad of stored.invalid) if (errors.length < 100) errors.push(bad.message);
+          stats.batches++;
+          stats.read += result.received;
+          stats.created += result.created;
+          stats.updated += result.updated;
+          stats.unchanged += result.unchanged;
+          stats.stale += result.stale;
+          stats.invalid += result.invalid.length;
+          stats.matched += result.matched;
+          stats.held += result.held.length;
+          for (const bad of result.invalid) if (errors.length < 100) errors.push(bad.message);
+          options.onBatch?.(stats);
         }
-        const result = await ingest(runtime.ingest, {
-          system: source.system,
-          entity: source.entity,
-          items,
-          ...(batch.cursor === undefined ? {} : { cursor: { source: source.name, value: batch.cursor } }),
-        });
-        stats.batches++;
-        stats.read += result.received;
-        stats.created += result.created;
-        stats.updated += result.updated;
-        stats.unchanged += result.unchanged;
-        stats.stale += result.stale;
-        stats.invalid += result.invalid.length;
-        stats.matched += result.matched;
-        stats.held += result.held.length;
-        for (const bad of result.invalid) if (errors.length < 100) errors.push(bad.message);
-        options.onBatch?.(stats);
-      }
-    });
+      });
+    await readWithAuthRefresh(connector, source.system, readAll);
     await finishSession(
       runtime.store,
       sessionId,

@@ -247,7 +247,7 @@ function deliveryView(row: OutboxTable): DeliveryView {
     wantVersion: row.want_version,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
-    force: row.force === 1,
+    force: row.force !== 0,
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires_at,
     lastError: row.last_error,

@@ -32,7 +32,10 @@ export function backoffDelay(
 /**
  * The single place that decides what happens after a failure:
  * rate-limited → wait as told, the attempt is not counted;
- * transient / auth → retry with backoff until maxAttempts, then park;
+ * transient → retry with backoff until maxAttempts, then park;
+ * auth → park: the engine already refreshed the credentials and repeated the write once
+ *   (auth-refresh.ts turns what is left into a config error naming the system), so the same
+ *   credentials would only be refused again;
  * permanent / config → park at once (retrying the same data cannot help).
  */
 export function decideRetry(
@@ -49,8 +52,7 @@ export function decideRetry(
         attempts: attemptsSoFar,
         nextAttemptAt: now + (error.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS),
       };
-    case 'transient':
-    case 'auth_refresh': {
+    case 'transient': {
       const attempts = attemptsSoFar + 1;
       if (attempts >= policy.maxAttempts) return { action: 'park', attempts };
       return { action: 'retry', attempts, nextAttemptAt: now + backoffDelay(policy, attempts, random) };

@@ -93,6 +93,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       system: name,
       store,
       limiter,
+      ...(system.limits?.concurrency === undefined ? {} : { concurrency: system.limits.concurrency }),
       clock,
       timeoutMs: system.limits?.timeout === undefined ? undefined : parseDuration(system.limits.timeout),
       secrets: Object.values(system.credentials ?? {}).filter((value) => value.length >= 4),

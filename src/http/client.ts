@@ -4,9 +4,17 @@ import { classify, classifyHttpStatus, ObmenError, parseRetryAfter, transientErr
 import type { RateLimiter } from '../engine/rate-limiter.ts';
 import { backoffDelay as retryBackoff } from '../engine/retry-policy.ts';
 import type { Store } from '../store/store.ts';
+import { ConcurrencyLimit } from './concurrency.ts';
 import { redactText, redactUrl } from './redact.ts';
-import { DEFAULT_MAX_LOGGED_BODY, formatBodyForLog, writeRequestLog } from './request-log.ts';
-import type { HttpClient, HttpRequest, HttpResponse } from './types.ts';
+import {
+  DEFAULT_MAX_LOGGED_BODY,
+  formatBodyForLog,
+  formatStreamedBodyForLog,
+  streamedHeadBytes,
+  writeRequestLog,
+} from './request-log.ts';
+import { StreamedBody } from './streamed-body.ts';
+import type { HttpClient, HttpRequest, HttpResponse, HttpStreamResponse } from './types.ts';
 
 export interface HttpClientOptions {
   /** System name (logs, errors). */
@@ -15,6 +23,8 @@ export interface HttpClientOptions {
   store?: Store;
   /** acquire() before every attempt, recordDuration() after. */
   limiter?: RateLimiter;
+  /** `limits.concurrency`: requests in flight at once through this client (this process). */
+  concurrency?: number;
   clock?: Clock;
   /** Default 30000. */
   timeoutMs?: number;
@@ -58,11 +68,15 @@ export function backoffDelay(
   );
 }
 
-/** What one attempt produced: a response, an error, or both (an error response). */
+/** What one attempt produced: a response, an error, or both (an error response); or a stream. */
 interface AttemptResult {
   response?: HttpResponse;
   error?: ObmenError;
+  stream?: HttpStreamResponse;
 }
+
+/** Bytes of a streamed 2xx body read before it is classified (an HTML error page shows in them). */
+const STREAM_PEEK_BYTES = 1024;
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { system, store, limiter } = options;
@@ -73,12 +87,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const maxLoggedBody = options.maxLoggedBody ?? DEFAULT_MAX_LOGGED_BODY;
   const fetchImpl = options.fetchImpl ?? fetch;
   const random = options.random ?? Math.random;
+  const slots = options.concurrency ? new ConcurrencyLimit(options.concurrency) : undefined;
 
   async function attempt(
     req: HttpRequest,
     url: string,
     endpoint: string,
-    basic?: string,
+    basic: string | undefined,
+    wantStream: boolean,
+    release: () => void,
   ): Promise<AttemptResult> {
     const headers = new Headers(req.headers);
     if (basic && !headers.has('authorization')) headers.set('authorization', basic);
@@ -93,9 +110,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     const at = clock.now();
     const started = performance.now();
-    let result: AttemptResult;
+    const failed = (caught: unknown) => networkError(caught, req, endpoint, timeoutMs, timeout.aborted);
+    const finish = async (result: AttemptResult, loggedBody?: string | null) => {
+      const durationMs = performance.now() - started;
+      await log(req, url, headers.get('content-type'), body, at, durationMs, result, loggedBody);
+      // Only time the system spent answering counts against an execution-time budget.
+      if (limiter && result.response) await limiter.recordDuration(durationMs);
+    };
+    let res: Response;
     try {
-      const res = await fetchImpl(target, {
+      res = await fetchImpl(target, {
         method: req.method,
         headers,
         body: body as RequestInit['body'],
@@ -103,24 +127,72 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         // Connectors handle redirects themselves (a moved Bitrix24 portal answers 302).
         redirect: 'manual',
       });
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      const response = makeResponse(
-        res.status,
-        res.headers,
-        bytes,
-        performance.now() - started,
-        endpoint,
-        req,
-      );
-      result = { response, error: classifyResponse(req, response, endpoint) };
     } catch (caught) {
-      result = { error: networkError(caught, req, endpoint, timeoutMs, timeout.aborted) };
+      const result = { error: failed(caught) };
+      await finish(result);
+      return result;
     }
-    const durationMs = performance.now() - started;
-    await log(req, url, headers.get('content-type'), body, at, durationMs, result);
-    // Only time the system spent answering counts against an execution-time budget.
-    if (limiter && result.response) await limiter.recordDuration(durationMs);
-    return result;
+    const success = res.status >= 200 && res.status < 300;
+    if (!wantStream || !success || !res.body) {
+      let result: AttemptResult;
+      try {
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        const response = makeResponse(
+          res.status,
+          res.headers,
+          bytes,
+          performance.now() - started,
+          endpoint,
+          req,
+        );
+        result = { response, error: classifyResponse(req, response, endpoint) };
+      } catch (caught) {
+        result = { error: failed(caught) };
+      }
+      await finish(result);
+      return result;
+    }
+
+    // Streamed: classify on the first bytes, then hand the rest over as it arrives. Only the
+    // first bytes are kept for the request log; its row is written when the body ends.
+    let streamed: StreamedBody;
+    try {
+      streamed = await StreamedBody.open(
+        res.body.getReader(),
+        streamedHeadBytes(maxLoggedBody),
+        STREAM_PEEK_BYTES,
+      );
+    } catch (caught) {
+      const result = { error: failed(caught) };
+      await finish(result);
+      return result;
+    }
+    const contentType = res.headers.get('content-type');
+    const logged = () =>
+      formatStreamedBodyForLog(streamed.head(), streamed.total, contentType, secrets, maxLoggedBody);
+    const response = makeResponse(
+      res.status,
+      res.headers,
+      streamed.head(),
+      performance.now() - started,
+      endpoint,
+      req,
+    );
+    const error = classifyResponse(req, response, endpoint);
+    if (error) {
+      await streamed.discard();
+      const result = { response, error };
+      await finish(result, logged());
+      return result;
+    }
+    const handedOver = streamed.toResponse(res.status, res.headers, signal, failed, async (failure) => {
+      try {
+        await finish({ response, ...(failure ? { error: failure } : {}) }, logged());
+      } finally {
+        release();
+      }
+    });
+    return { stream: handedOver };
   }
 
   function makeResponse(
@@ -223,6 +295,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     at: number,
     durationMs: number,
     result: AttemptResult,
+    /** The response body as already formatted for the log (a streamed one). */
+    loggedBody?: string | null,
   ): Promise<void> {
     if (!store) return;
     try {
@@ -235,9 +309,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         status: response?.status ?? null,
         durationMs,
         requestBody: formatBodyForLog(body, requestType, secrets, maxLoggedBody),
-        responseBody: response
-          ? formatBodyForLog(response.body, response.headers.get('content-type'), secrets, maxLoggedBody)
-          : null,
+        responseBody:
+          loggedBody !== undefined
+            ? loggedBody
+            : response
+              ? formatBodyForLog(response.body, response.headers.get('content-type'), secrets, maxLoggedBody)
+              : null,
         error: result.error ? redactText(result.error.message, secrets) : null,
         sessionId: options.sessionId?.() ?? null,
       });
@@ -249,16 +326,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
-  async function request(req: HttpRequest): Promise<HttpResponse> {
+  async function send(req: HttpRequest, wantStream: boolean): Promise<AttemptResult> {
     const { url, basic } = buildUrl(req);
     const endpoint = req.endpoint ?? redactUrl(new URL(url).pathname, secrets);
     const idempotent = req.idempotent ?? IDEMPOTENT_METHODS.has(req.method);
     for (let retry = 0; ; retry++) {
-      if (limiter) await limiter.acquire(req.signal);
-      const { response, error } = await attempt(req, url, endpoint, basic);
-      if (!error && response) return response;
+      // The slot first, then the rate limiter: a token taken while waiting for a slot would
+      // let requests leave closer together than the rate allows.
+      const release = slots ? await slots.acquire(req.signal) : () => {};
+      let result: AttemptResult | undefined;
+      try {
+        if (limiter) await limiter.acquire(req.signal);
+        result = await attempt(req, url, endpoint, basic, wantStream, release);
+      } finally {
+        // A streamed body keeps its slot until it ends.
+        if (!result?.stream) release();
+      }
+      if (result.stream || (!result.error && result.response)) return result;
       const failure =
-        error ?? transientError(`${system}: ${req.method} ${endpoint} gave no answer`, { system });
+        result.error ?? transientError(`${system}: ${req.method} ${endpoint} gave no answer`, { system });
       if (failure.errorClass === 'rate_limited') {
         // Everyone sharing this system's limiter must hold back, not only this caller.
         if (limiter && failure.retryAfterMs !== undefined)
@@ -275,7 +361,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
-  return { request };
+  return {
+    async request(req) {
+      return (await send(req, false)).response!;
+    },
+    async stream(req) {
+      const result = await send(req, true);
+      if (result.stream) return result.stream;
+      // A 2xx without a body (204), or a non-2xx the request's classify accepted: one piece.
+      const response = result.response!;
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: (async function* () {
+          if (response.body.byteLength > 0) yield response.body;
+        })(),
+        cancel: async () => {},
+      };
+    },
+  };
 }
 
 /** The URL to fetch, with the query appended; credentials in it become a Basic header (fetch refuses them). */

@@ -56,6 +56,31 @@ export function formatBodyForLog(
   return truncate(redactText(text, secrets), maxChars);
 }
 
+/** Bytes of a streamed body kept for the log: the head shown plus slack, so redaction sees whole secrets. */
+export function streamedHeadBytes(maxChars: number): number {
+  return maxChars * 4 + 4096;
+}
+
+/**
+ * A streamed body as the request log keeps it: only its first bytes were kept (`head`), and
+ * `total` says how many came in all. Redacted, then cut to `maxChars` with a marker that gives
+ * the size; a body that fitted in the head is logged like a buffered one.
+ */
+export function formatStreamedBodyForLog(
+  head: Uint8Array,
+  total: number,
+  contentType: string | null | undefined,
+  secrets: readonly string[],
+  maxChars: number = DEFAULT_MAX_LOGGED_BODY,
+): string | null {
+  if (total <= head.byteLength) return formatBodyForLog(head, contentType, secrets, maxChars);
+  // The head may end inside a UTF-8 sequence: judge text by the declared type or by NUL bytes.
+  const binary = contentType ? !isTextContentType(contentType) : head.includes(0);
+  if (binary) return `<${total} bytes binary, streamed>`;
+  const text = redactText(new TextDecoder().decode(head), secrets);
+  return `${text.slice(0, maxChars)}…[truncated; streamed, ${total} bytes in all]`;
+}
+
 export function truncate(text: string, maxChars: number): string {
   if (text.length <= maxChars) return text;
   return `${text.slice(0, maxChars)}…[truncated, ${text.length} chars in all]`;

@@ -34,7 +34,29 @@ export interface HttpResponse {
   durationMs: number;
 }
 
+/**
+ * A response whose body is handed over as it arrives (`HttpClient.stream`), for answers too big
+ * to hold (1C's $metadata is 15 MB). Read `body` to the end, or `cancel()`: until then the
+ * request keeps its concurrency slot, and its request-log row (status, duration, size and the
+ * first bytes) is written when the body ends.
+ */
+export interface HttpStreamResponse {
+  status: number;
+  headers: Headers;
+  /** The body in the pieces the network delivers; iterate it once. */
+  body: AsyncIterable<Uint8Array>;
+  /** Stops reading (the rest is discarded); safe to call after the end. */
+  cancel(): Promise<void>;
+}
+
 /** The one shared outbound HTTP client: timeouts, retries, limits, request log. */
 export interface HttpClient {
   request(request: HttpRequest): Promise<HttpResponse>;
+  /**
+   * Like request(), but a 2xx body is not buffered: it streams to the caller. Retries and
+   * classification happen before the body is handed over; `classify` then sees the status,
+   * the headers and the first bytes of the body (other statuses: the whole, small, body).
+   * Errors while the body streams (a reset, the timeout) are thrown by the iteration.
+   */
+  stream(request: HttpRequest): Promise<HttpStreamResponse>;
 }

@@ -57,7 +57,10 @@ export interface OutboxTable {
   last_error_class: string | null;
   /** JSON list of "entity:recordId" this row waits for (state waiting). */
   waiting_for: string | null;
-  /** Resend even if the target already holds this hash (replay). */
+  /**
+   * Resend even if the target already holds this hash (replay): 0 no, 1 yes, 2 yes and asked
+   * while a lease was out, so that lease's own write does not count (engine/operations.ts).
+   */
   force: number;
   delivered_hash: string | null;
   delivered_version: number | null;

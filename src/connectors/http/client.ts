@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ObmenError, parseRetryAfter } from '../../core/errors.ts';
 import type { HttpClient, HttpResponse } from '../../http/types.ts';
+import type { ClientCredentialsTokens } from './oauth.ts';
 import { errorBodySchema } from './protocol.ts';
 import type { HttpSystemSettings } from './spec.ts';
 
@@ -17,6 +18,8 @@ export class HttpProtocolClient {
     private readonly systemName: string,
     private readonly settings: HttpSystemSettings,
     private readonly signal: AbortSignal | undefined,
+    /** Access tokens from the token endpoint, when the system uses OAuth client credentials. */
+    private readonly tokens?: ClientCredentialsTokens,
   ) {}
 
   get baseUrl(): string {
@@ -32,7 +35,7 @@ export class HttpProtocolClient {
       method: 'GET',
       url: this.url(path),
       query,
-      headers: this.headers(),
+      headers: await this.headers(),
       endpoint: `GET ${path}`,
       classify: (res) => this.classify(res, 'GET', path),
       signal: this.signal,
@@ -46,7 +49,7 @@ export class HttpProtocolClient {
       method: 'POST',
       url: this.url(path),
       json: body,
-      headers: this.headers(),
+      headers: await this.headers(),
       endpoint: `POST ${path}`,
       idempotent: true,
       classify: (res) => this.classify(res, 'POST', path),
@@ -60,7 +63,7 @@ export class HttpProtocolClient {
     return this.http.request({
       method: 'GET',
       url: this.url(path),
-      headers: this.headers(),
+      headers: await this.headers(),
       endpoint: `GET ${path}`,
       // A health probe answers "now"; retrying only delays telling the user what is wrong.
       idempotent: false,
@@ -73,13 +76,17 @@ export class HttpProtocolClient {
     return `${this.settings.baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
   }
 
-  private headers(): Record<string, string> {
+  private async headers(): Promise<Record<string, string>> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.settings.authorization) headers['authorization'] = this.settings.authorization;
+    const authorization = this.tokens ? await this.tokens.header() : this.settings.authorization;
+    if (authorization) headers['authorization'] = authorization;
     return headers;
   }
 
-  /** The protocol's status mapping: 401/403 are set-up problems here, not expiring tokens. */
+  /**
+   * The protocol's status mapping. 401/403 are set-up problems, except a 401 to an OAuth access
+   * token: tokens expire, so that one is auth_refresh (the engine gets a new token and retries).
+   */
   classify(response: HttpResponse, method: string, path: string): ObmenError | undefined {
     const { status } = response;
     if (status >= 200 && status < 300) return undefined;
@@ -88,6 +95,13 @@ export class HttpProtocolClient {
     const said = remote.message ? `: ${remote.message}` : '';
     const where = `${method} ${this.url(path)}`;
     const options = { system, code: remote.code ?? `HTTP_${status}`, detail: remote.excerpt };
+    if (status === 401 && this.tokens) {
+      return new ObmenError(
+        'auth_refresh',
+        `${system}: ${where} refused the access token (HTTP 401)${said}; obmen gets a new one from ${this.settings.oauth?.tokenUrl} and tries again`,
+        options,
+      );
+    }
     if (status === 401 || status === 403) {
       return new ObmenError(
         'config',

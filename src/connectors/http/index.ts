@@ -8,6 +8,7 @@ import type {
 } from '../../core/connector.ts';
 import { ObmenError } from '../../core/errors.ts';
 import { HttpProtocolClient } from './client.ts';
+import { ClientCredentialsTokens } from './oauth.ts';
 import { writeBatch } from './sink.ts';
 import { readPages } from './source.ts';
 import { resolveHttpSystem } from './spec.ts';
@@ -31,7 +32,10 @@ export const httpConnector: ConnectorFactory = {
   }),
   create(ctx: ConnectorContext): Connector {
     const settings = resolveHttpSystem(ctx.systemName, ctx.system);
-    const client = new HttpProtocolClient(ctx.http, ctx.systemName, settings, ctx.signal);
+    const tokens = settings.oauth
+      ? new ClientCredentialsTokens(ctx.http, ctx.systemName, settings.oauth, ctx.signal, ctx.clock)
+      : undefined;
+    const client = new HttpProtocolClient(ctx.http, ctx.systemName, settings, ctx.signal, tokens);
     const name = ctx.systemName;
     let closed = false;
 
@@ -39,7 +43,7 @@ export const httpConnector: ConnectorFactory = {
       if (closed) throw new ObmenError('config', `${name}: the http connector was closed; create a new one`);
     };
 
-    return {
+    const connector: Connector = {
       async check() {
         ensureOpen();
         const target = client.url(settings.healthPath);
@@ -76,6 +80,14 @@ export const httpConnector: ConnectorFactory = {
         closed = true;
       },
     };
+    // Only an OAuth client can get new credentials by itself; a static token or password cannot.
+    if (tokens) {
+      connector.refreshAuth = async () => {
+        ensureOpen();
+        await tokens.refresh();
+      };
+    }
+    return connector;
   },
 };
 

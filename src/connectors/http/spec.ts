@@ -2,7 +2,10 @@ import { z } from 'zod';
 import type { SystemConfig } from '../../config/schema.ts';
 import { configError } from '../../core/errors.ts';
 
-/** Credentials of an `http` system: a bearer token, or a login and password (Basic). */
+/**
+ * Credentials of an `http` system: a bearer token, a login and password (Basic), or an OAuth 2.0
+ * client (clientId + clientSecret, with options.tokenUrl) whose access tokens obmen gets itself.
+ */
 export const httpCredentialsSchema = z
   .object({
     token: z
@@ -12,6 +15,16 @@ export const httpCredentialsSchema = z
       .meta({ description: 'Sent as "Authorization: Bearer <token>"', secret: true }),
     login: z.string().min(1).optional().meta({ description: 'Basic auth user (with password)' }),
     password: z.string().optional().meta({ description: 'Basic auth password (with login)', secret: true }),
+    clientId: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'OAuth 2.0 client id (client credentials grant, with options.tokenUrl)' }),
+    clientSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'OAuth 2.0 client secret (with clientId)', secret: true }),
   })
   .strict();
 
@@ -23,6 +36,14 @@ export const httpSystemOptionsSchema = z
       .startsWith('/')
       .default('/health')
       .meta({ description: 'Path answered 2xx when the system is up and the credentials are right' }),
+    tokenUrl: z
+      .url()
+      .optional()
+      .meta({
+        description: 'OAuth 2.0 token endpoint: obmen gets access tokens there with clientId + clientSecret',
+        examples: ['https://erp.example.com/oauth/token'],
+      }),
+    scope: z.string().optional().meta({ description: 'OAuth 2.0 scope asked with the token' }),
   })
   .strict();
 
@@ -40,13 +61,23 @@ export const httpPathOptionsSchema = z
   })
   .passthrough();
 
+/** An OAuth 2.0 client of an `http` system (client credentials grant, RFC 6749 §4.4). */
+export interface HttpOAuthClient {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope: string | undefined;
+}
+
 /** An `http` system's configuration, checked and resolved once. */
 export interface HttpSystemSettings {
   /** Base URL without a trailing slash. */
   baseUrl: string;
   healthPath: string;
-  /** Value of the Authorization header, when credentials are set. */
+  /** Value of the Authorization header, when static credentials (token, login) are set. */
   authorization: string | undefined;
+  /** Set when access tokens come from a token endpoint. */
+  oauth: HttpOAuthClient | undefined;
 }
 
 /** Validates an `http` system; every problem becomes a config error naming the setting to fix. */
@@ -81,11 +112,21 @@ export function resolveHttpSystem(systemName: string, system: SystemConfig): Htt
       { system: systemName },
     );
   }
-  const { token, login, password } = credentials.data;
-  if (token && login) {
-    throw configError(`${where}.credentials: set either "token" or "login" + "password", not both`, {
-      system: systemName,
-    });
+  const { token, login, password, clientId, clientSecret } = credentials.data;
+  const kinds = [token, login, clientId ?? clientSecret].filter((value) => value !== undefined).length;
+  if (kinds > 1) {
+    throw configError(
+      `${where}.credentials: set one of "token", "login" + "password" or "clientId" + "clientSecret"`,
+      { system: systemName },
+    );
+  }
+  if ((clientId === undefined) !== (clientSecret === undefined)) {
+    throw configError(
+      `${where}.credentials: "clientId" and "clientSecret" go together; set both or neither`,
+      {
+        system: systemName,
+      },
+    );
   }
   if ((login === undefined) !== (password === undefined)) {
     throw configError(`${where}.credentials: "login" and "password" go together; set both or neither`, {
@@ -98,11 +139,29 @@ export function resolveHttpSystem(systemName: string, system: SystemConfig): Htt
       system: systemName,
     });
   }
+  const { tokenUrl, scope } = options.data;
+  if ((clientId !== undefined) !== (tokenUrl !== undefined)) {
+    throw configError(
+      clientId === undefined
+        ? `${where}.options.tokenUrl is set, so credentials need "clientId" and "clientSecret"`
+        : `${where}.options.tokenUrl is required with "clientId": the OAuth token endpoint, e.g. https://erp.example.com/oauth/token`,
+      { system: systemName },
+    );
+  }
   let authorization: string | undefined;
   if (token) authorization = `Bearer ${token}`;
   else if (login !== undefined)
     authorization = `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`;
-  return { baseUrl: url.toString().replace(/\/+$/, ''), healthPath: options.data.healthPath, authorization };
+  const oauth =
+    clientId !== undefined && clientSecret !== undefined && tokenUrl !== undefined
+      ? { tokenUrl, clientId, clientSecret, scope }
+      : undefined;
+  return {
+    baseUrl: url.toString().replace(/\/+$/, ''),
+    healthPath: options.data.healthPath,
+    authorization,
+    oauth,
+  };
 }
 
 /** The collection path for an entity: `options.path` when set, else the entity name. */

@@ -4,7 +4,7 @@ import type { Runtime } from '../../engine/runtime.ts';
 import { inSession } from '../../engine/session-scope.ts';
 import { finishSession, startSession } from '../../engine/sessions.ts';
 import { ExchangeFailure, type ImportFileEvent } from '../../exchange/commerceml/index.ts';
-import { CmlSyntaxError, parseCommerceMl } from '../../formats/commerceml/index.ts';
+import { type CmlEvent, CmlSyntaxError, parseCommerceMl } from '../../formats/commerceml/index.ts';
 
 /** Russian names of canonical entities, for messages to the 1C administrator. */
 const ENTITY_RU: Record<string, string> = {
@@ -27,6 +27,15 @@ export interface ImportDeps {
   runtime: Runtime;
   system: string;
   batchSize: number;
+  /** Told what the file holds, for `mode=deactivate` (deactivate.ts). */
+  observe?: ImportObserver;
+}
+
+/** Watches one file's import: its package header, every Ид read (valid or not), the outcome. */
+export interface ImportObserver {
+  package(event: Extract<CmlEvent, { kind: 'package' }>): void;
+  item(entity: string, externalId: string): void;
+  finish(ok: boolean): Promise<void>;
 }
 
 interface Pending {
@@ -99,7 +108,9 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
         signal: event.signal,
         fileLabel: event.filename,
       })) {
+        if (cml.kind === 'package') deps.observe?.package(cml);
         if (cml.kind === 'item') {
+          deps.observe?.item(cml.entity, cml.item.externalId);
           counts['read']!++;
           counts[cml.entity] = (counts[cml.entity] ?? 0) + 1;
           let batch = pending.get(cml.entity);
@@ -114,6 +125,8 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
             report();
           }
         } else if (cml.kind === 'itemError') {
+          // A refused object is still in 1C's package: it must not count as missing.
+          if (cml.externalId) deps.observe?.item(cml.entity, cml.externalId);
           recordError(
             `${event.filename}, строка ${cml.line}, ${ENTITY_RU[cml.entity] ?? cml.entity}${cml.externalId ? ` ${cml.externalId}` : ''}: ${cml.message}`,
           );
@@ -121,7 +134,9 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
       }
       for (const entity of [...pending.keys()]) await flush(entity);
     });
+    await deps.observe?.finish(true);
   } catch (error) {
+    await deps.observe?.finish(false).catch(() => {});
     counts['itemErrors'] = errorCount;
     if (error instanceof CmlSyntaxError) {
       // What was read before the fault is kept (each batch is whole); the failure names the spot.

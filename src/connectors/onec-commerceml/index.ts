@@ -7,6 +7,7 @@ import {
   type ExchangeServer,
   sameCredentials,
 } from '../../exchange/commerceml/index.ts';
+import { catalogExchangeDir, deactivateMissing, ImportTracker } from './deactivate.ts';
 import { mountExchange } from './endpoint.ts';
 import { importExchangeFile } from './import.ts';
 import { InboxRecorder } from './inbox.ts';
@@ -62,8 +63,12 @@ export const onecCommercemlConnector: ConnectorFactory = {
             fileReceived: (event) => inbox.received(event),
             importFile: async (event) => {
               try {
+                const observe =
+                  event.type === 'catalog'
+                    ? new ImportTracker(catalogExchangeDir(settings), event.filename, runtime.clock.now())
+                    : undefined;
                 const message = await importExchangeFile(
-                  { runtime, system: name, batchSize: settings.batchSize },
+                  { runtime, system: name, batchSize: settings.batchSize, ...(observe ? { observe } : {}) },
                   event,
                 );
                 await inbox.finished(event.path, undefined);
@@ -78,6 +83,8 @@ export const onecCommercemlConnector: ConnectorFactory = {
               await confirmOrders(deps, session);
             },
             info: async () => infoXml(settings),
+            deactivate: (_session, timestamp) => deactivateMissing(deps, timestamp, 'deactivate'),
+            complete: (session) => deactivateMissing(deps, session.timestamp, 'complete'),
           },
         });
         await mountExchange(app, name, server);

@@ -73,6 +73,14 @@ export const onecCommercemlOptionsSchema = z
       .max(10_000)
       .default(500)
       .meta({ description: 'Items per ingest batch' }),
+    missingAfterFullImport: z
+      .enum(['deactivate', 'keep'])
+      .default('deactivate')
+      .meta({
+        description:
+          'Goods and groups of this 1C missing from a full catalog package (not СодержитТолькоИзменения): ' +
+          'deactivate = marked deleted at mode=deactivate, so targets deactivate them (1C-Bitrix default); keep = left as they are',
+      }),
     ordersPerQuery: z
       .number()
       .int()

@@ -1,5 +1,5 @@
 import { ObmenError } from '../../core/errors.ts';
-import type { HttpClient, HttpResponse } from '../../http/types.ts';
+import type { HttpClient, HttpResponse, HttpStreamResponse } from '../../http/types.ts';
 import { classifyOnecResponse } from './errors.ts';
 import { buildQuery, encodePath, type QueryOptions } from './query.ts';
 import type { OnecSystemSettings } from './spec.ts';
@@ -75,9 +75,12 @@ export class OnecODataClient {
     });
   }
 
-  /** `$metadata` as bytes (XML; 1C has no JSON metadata). */
-  async metadata(): Promise<Uint8Array> {
-    const response = await this.http.request({
+  /**
+   * `$metadata` (XML; 1C has no JSON metadata) as a stream: real ones are 15 MB, and the shared
+   * client hands the body over piece by piece instead of holding it.
+   */
+  async metadata(): Promise<HttpStreamResponse> {
+    return this.http.stream({
       method: 'GET',
       url: `${this.settings.serviceUrl}/$metadata`,
       headers: this.headers('application/xml'),
@@ -93,7 +96,6 @@ export class OnecODataClient {
         }),
       signal: this.signal,
     });
-    return response.body;
   }
 
   /** The service root with auth, for check(): no retries, the caller wants the answer now. */

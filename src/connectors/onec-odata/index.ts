@@ -9,7 +9,7 @@ import type {
 import { ObmenError } from '../../core/errors.ts';
 import { OnecODataClient } from './client.ts';
 import { looksLikeHtml, parseOnecError } from './errors.ts';
-import { chunksOf, type OnecEntitySetInfo, readMetadata } from './metadata.ts';
+import { type OnecEntitySetInfo, readMetadata } from './metadata.ts';
 import { writeOnec } from './sink.ts';
 import { readOnec } from './source.ts';
 import { resolveOnecSystem } from './spec.ts';
@@ -75,16 +75,21 @@ function clientFor(ctx: ConnectorContext): OnecODataClient {
 
 /**
  * Entity sets, virtual tables and their fields from $metadata, for `obmen discover <system>`.
- * The shared HTTP client hands the body over whole; it is parsed in 64 KB pieces with a SAX
- * reader, so nothing but names and types is kept.
+ * The body streams from the shared HTTP client into a SAX reader piece by piece, so neither
+ * the whole document nor a DOM is ever held: only names and types are kept.
  */
 export async function discoverOnecOdata(ctx: ConnectorContext): Promise<OnecEntitySetInfo[]> {
   return discoverWith(clientFor(ctx));
 }
 
 async function discoverWith(client: OnecODataClient): Promise<OnecEntitySetInfo[]> {
-  const bytes = await client.metadata();
-  return readMetadata(chunksOf(bytes));
+  const response = await client.metadata();
+  try {
+    return await readMetadata(response.body);
+  } finally {
+    // A parse error leaves the rest unread: stop the transfer and free the request's slot.
+    await response.cancel();
+  }
 }
 
 async function checkService(client: OnecODataClient, name: string): Promise<void> {

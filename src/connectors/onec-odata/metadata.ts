@@ -111,16 +111,11 @@ export class MetadataReader {
   }
 }
 
-/** Reads a whole $metadata from chunks (a file stream, or a buffer cut in pieces). */
+/** Reads a whole $metadata from chunks (a streamed HTTP body, a file stream). */
 export async function readMetadata(
   chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
 ): Promise<OnecEntitySetInfo[]> {
   const reader = new MetadataReader();
   for await (const chunk of chunks) reader.write(chunk);
   return reader.finish();
-}
-
-/** Cuts a buffer into 64 KB pieces so the parser never holds more than one in decoded form. */
-export function* chunksOf(bytes: Uint8Array, size = 64 * 1024): Generator<Uint8Array> {
-  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
 }

@@ -4,7 +4,7 @@ import { andFilters, datetimeLiteral, guidLiteral, stringLiteral } from './query
 import { type OnecResource, resourceFor, setBase } from './resources/index.ts';
 import { date } from './resources/values.ts';
 import { type OnecSourceOptions, onecSourceOptionsSchema, parseOptions } from './spec.ts';
-import { decodeKeys, fingerprint, VersionSet, versionToken } from './versions.ts';
+import { fingerprint, KeyList, VersionSet, versionToken } from './versions.ts';
 
 const DATE_CURSOR = 'dt1:';
 
@@ -18,9 +18,10 @@ const DATE_CURSOR = 'dt1:';
  *   fingerprints kept in the cursor; unchanged objects are dropped before conversion, so a
  *   re-poll of an unchanged catalog builds no canonical data and creates no versions (after
  *   the first poll, pages are listed as Ref_Key + DataVersion and only changed objects are
- *   fetched in full). That
+ *   fetched in full). The cursor also keeps the ids listed, so what the next poll no longer
+ *   lists is noticed: a stock row gone to zero, an object deleted physically in 1C. That
  *   cursor is saved once, with the last batch: a poll cut short starts over (nothing is lost,
- *   changed objects are simply read again).
+ *   changed objects are simply read again, and nothing is taken for deleted).
  */
 export async function* readOnec(
   client: OnecODataClient,
@@ -66,8 +67,11 @@ export async function* readOnec(
   // Ref_Key + DataVersion only (≈ 100 bytes per object instead of kilobytes; 1C builds full
   // objects slowly) and only changed objects are fetched in full.
   const keyed = known.size > 0 && resource.orderBy === 'Ref_Key';
+  // Every id this poll lists goes into the cursor, so the next poll can tell which are gone:
+  // objects (by Ref_Key) and Balance rows; a SliceLast price row needs no such memory.
+  const tracksKeys = resource.vanished !== undefined || resource.orderBy === 'Ref_Key';
+  const listedKeys = new KeyList();
   let pending: SourceItem[] = [];
-  const seenIds: string[] = [];
   for (let skip = 0; ; ) {
     const listed = keyed
       ? await client.list(path, { ...page, select: ['Ref_Key', 'DataVersion'], skip }, entitySet)
@@ -77,6 +81,7 @@ export async function* readOnec(
     const changed: Array<Record<string, unknown>> = [];
     for (const raw of listed.value) {
       const id = resource.externalId(raw) ?? '';
+      if (tracksKeys && id !== '') listedKeys.add(id);
       const print = fingerprint(id, versionToken(raw));
       if (id !== '' && known.has(print)) seen.add(print);
       else changed.push(raw);
@@ -84,12 +89,6 @@ export async function* readOnec(
     const full = keyed
       ? await fetchChanged(client, path, entitySet, page, skip, changed, listed.value.length)
       : changed;
-    if (resource.vanished) {
-      for (const raw of listed.value) {
-        const id = resource.externalId(raw);
-        if (id) seenIds.push(id);
-      }
-    }
     for (const raw of full) {
       seen.add(fingerprint(resource.externalId(raw) ?? '', versionToken(raw)));
       pending.push(toItem(resource, raw));
@@ -97,18 +96,52 @@ export async function* readOnec(
     if (listed.value.length < pageSize) break;
     skip += listed.value.length;
   }
-  if (!resource.vanished) {
+  if (!tracksKeys) {
     yield { items: pending, cursor: seen.encode() };
     return;
   }
-  // Rows of the last poll missing now (stock gone to zero) are reported with their zero value.
-  const present = new Set(seenIds);
-  for (const id of decodeKeys(cursor)) {
-    if (present.has(id)) continue;
-    const data = resource.vanished(id);
-    if (data) pending.push({ externalId: id, data, deleted: false });
+  // The whole set was walked without an error (an error ends the read above, and with it any
+  // idea of what is gone): ids the last poll listed and this one did not.
+  const missing = listedKeys.missingFrom(cursor);
+  if (resource.vanished) {
+    // Rows of the last poll missing now (stock gone to zero) are reported with their zero value.
+    for (const id of missing) {
+      const data = resource.vanished(id);
+      if (data) pending.push({ externalId: id, data, deleted: false });
+    }
+  } else {
+    // Objects deleted physically in 1C (not just marked): each is confirmed by asking for its
+    // Ref_Key, so a short list (an object that left options.filter, a page 1C cut) deletes nothing.
+    for (const id of await confirmGone(client, path, entitySet, missing)) {
+      pending.push({ externalId: id, data: {}, deleted: true });
+    }
   }
-  yield { items: pending, cursor: seen.encode(present) };
+  yield { items: pending, cursor: seen.encode(listedKeys.storable ? listedKeys : undefined) };
+}
+
+/**
+ * The ids 1C no longer has: asked by `Ref_Key eq guid'…' or …` without the source's filters;
+ * what 1C does not return is gone.
+ */
+async function confirmGone(
+  client: OnecODataClient,
+  path: string,
+  entitySet: string,
+  ids: string[],
+): Promise<string[]> {
+  const gone: string[] = [];
+  for (let i = 0; i < ids.length; i += REFS_PER_REQUEST) {
+    const part = ids.slice(i, i + REFS_PER_REQUEST);
+    const chain = part.map((ref) => `Ref_Key eq ${guidLiteral(ref)}`).join(' or ');
+    const found = await client.list(
+      path,
+      { select: ['Ref_Key'], filter: chain, orderBy: 'Ref_Key', top: undefined },
+      entitySet,
+    );
+    const present = new Set(found.value.map((raw) => String(raw['Ref_Key']).toLowerCase()));
+    for (const id of part) if (!present.has(id.toLowerCase())) gone.push(id);
+  }
+  return gone;
 }
 
 /** Ref_Keys per `or` chain: ≈ 60 characters each keeps the URL near 3 KB, as 1C clients do. */

@@ -40,12 +40,12 @@ export class VersionSet {
     this.set.add(print);
   }
 
-  /** The cursor text; `keys` (ids of register rows, see encodeKeys) are appended when given. */
-  encode(keys?: Iterable<string>): string {
+  /** The cursor text; the ids of the objects listed (see KeyList) are appended when given. */
+  encode(keys?: KeyList): string {
     const buffer = Buffer.alloc(this.set.size * BYTES);
     let offset = 0;
     for (const print of this.set) offset = buffer.writeUIntBE(print, offset, BYTES);
-    return PREFIX + buffer.toString('base64') + (keys ? KEYS + encodeKeys(keys) : '');
+    return PREFIX + buffer.toString('base64') + (keys ? KEYS + keys.encode() : '');
   }
 
   /** An empty set for a cursor of another kind (a date cursor, a cursor from an older version). */
@@ -62,41 +62,111 @@ export class VersionSet {
 }
 
 /**
- * Ids of register rows (`<guid>#<guid>[#<guid>]`) seen by the last poll, so rows that vanished
- * since (a stock balance that went to zero leaves the Balance table) can be reported. Each id
- * is stored as its GUIDs in binary: one count byte, then 16 bytes per GUID.
+ * The ids a poll listed, kept in the cursor so the next poll can tell which ones are gone: rows
+ * that left a Balance table (stock went to zero), and catalog or document objects deleted
+ * physically in 1C. Ids are Ref_Keys or register dimensions (`<guid>#<guid>[#<guid>]`); each is
+ * stored as its GUIDs in binary: one count byte, then 16 bytes per GUID (17 bytes per Ref_Key).
  */
-export function encodeKeys(keys: Iterable<string>): string {
-  const parts: Buffer[] = [];
-  for (const key of keys) {
-    const guids = key.split('#');
-    const buffer = Buffer.alloc(1 + guids.length * 16);
-    buffer[0] = guids.length;
-    guids.forEach((guid, i) => {
-      buffer.write(guid.replace(/-/g, ''), 1 + i * 16, 16, 'hex');
-    });
-    parts.push(buffer);
+export class KeyList {
+  private bytes = new Uint8Array(64 * 1024);
+  private length = 0;
+  /** Hashes of the ids added (of their binary form), to tell which ids of a cursor are absent. */
+  private readonly hashes = new Set<number>();
+  /** False once an id that is not made of GUIDs was added: such a list is neither stored nor compared. */
+  storable = true;
+
+  add(id: string): void {
+    if (!this.storable) return;
+    const start = this.length;
+    if (this.write(id)) this.hashes.add(hashBytes(this.bytes, start, this.length));
+    else this.storable = false;
   }
-  return Buffer.concat(parts).toString('base64');
+
+  encode(): string {
+    return Buffer.from(this.bytes.buffer, 0, this.length).toString('base64');
+  }
+
+  /**
+   * The ids a previous poll kept in its cursor that this list does not hold. Compared by a
+   * 52-bit hash of their bytes: an absent id is taken as present with odds of about n / 2^52
+   * — it is then only not reported as gone, never the other way round.
+   */
+  missingFrom(cursor: string | undefined): string[] {
+    const at = cursor?.indexOf(KEYS) ?? -1;
+    if (!cursor || at < 0 || !this.storable) return [];
+    const previous = Buffer.from(cursor.slice(at + KEYS.length), 'base64');
+    const missing: string[] = [];
+    for (let offset = 0; offset < previous.length; ) {
+      const end = offset + 1 + previous[offset]! * 16;
+      if (!this.hashes.has(hashBytes(previous, offset, end))) missing.push(idOf(previous, offset));
+      offset = end;
+    }
+    return missing;
+  }
+
+  /** Appends `<count><16 bytes per GUID>`; false (nothing kept) when the id is not GUIDs joined by '#'. */
+  private write(id: string): boolean {
+    const count = (id.length + 1) / 37;
+    if (!Number.isInteger(count) || count < 1 || count > 255) return false;
+    if (this.length + 1 + count * 16 > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + 1 + count * 16));
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+    let at = this.length;
+    this.bytes[at++] = count;
+    for (let g = 0; g < count; g++) {
+      const base = g * 37;
+      if (g > 0 && id.charCodeAt(base - 1) !== 35 /* # */) return false;
+      let high = -1;
+      for (let i = 0; i < 36; i++) {
+        const c = id.charCodeAt(base + i);
+        if (i === 8 || i === 13 || i === 18 || i === 23) {
+          if (c !== 45 /* - */) return false;
+          continue;
+        }
+        const nibble = c < 128 ? HEX[c]! : -1;
+        if (nibble < 0) return false;
+        if (high < 0) high = nibble;
+        else {
+          this.bytes[at++] = (high << 4) | nibble;
+          high = -1;
+        }
+      }
+    }
+    this.length = at;
+    return true;
+  }
 }
 
-/** The row ids kept in a cursor by encode(keys); empty for a cursor without them. */
-export function decodeKeys(cursor: string | undefined): string[] {
-  const at = cursor?.indexOf(KEYS) ?? -1;
-  if (!cursor || at < 0) return [];
-  const buffer = Buffer.from(cursor.slice(at + KEYS.length), 'base64');
-  const keys: string[] = [];
-  for (let offset = 0; offset < buffer.length; ) {
-    const count = buffer[offset]!;
-    const guids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const hex = buffer.toString('hex', offset + 1 + i * 16, offset + 17 + i * 16);
-      guids.push(
-        `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
-      );
-    }
-    keys.push(guids.join('#'));
-    offset += 1 + count * 16;
+/** Char code → hex digit value, -1 for anything else. */
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[65 + i] = 10 + i;
+  HEX[97 + i] = 10 + i;
+}
+
+/** Two 32-bit FNV-style hashes of bytes [start, end) folded into 52 bits (a safe integer). */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
   }
-  return keys;
+  return (h1 >>> 0) * 0x100000 + ((h2 >>> 12) & 0xfffff);
+}
+
+/** The id stored at `offset` (see KeyList): its GUIDs, lower case, joined by '#'. */
+function idOf(bytes: Uint8Array, offset: number): string {
+  const guids: string[] = [];
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < bytes[offset]!; i++) {
+    const h = hex.toString('hex', offset + 1 + i * 16, offset + 17 + i * 16);
+    guids.push(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`);
+  }
+  return guids.join('#');
 }
