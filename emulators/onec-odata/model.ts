@@ -37,6 +37,8 @@ export interface SetDef {
 }
 
 export const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
+/** РегистрСведений.СостоянияЗаказовКлиентов: the state УТ keeps for every posted customer order. */
+export const ORDER_STATES_SET = 'InformationRegister_СостоянияЗаказовКлиентов';
 export const EMPTY_DATE = '0001-01-01T00:00:00';
 const NODE = '11e6-aede-5404a6b4b8ed';
 const GENERATED_BASE = 0x1a2b0000;
@@ -440,6 +442,7 @@ export function buildModel(options: ModelOptions): SetDef[] {
     key('Склад_Key', 'Catalog_Склады'),
     f('ВариантОбеспечения', 'Edm.String'),
     f('Отменено', 'Edm.Boolean'),
+    key('ПричинаОтмены_Key', 'Catalog_ПричиныОтменыЗаказовКлиентов'),
   ];
   const orders: SetDef = {
     name: 'Document_ЗаказКлиента',
@@ -477,6 +480,29 @@ export function buildModel(options: ModelOptions): SetDef[] {
       throw new Error('Document_ЗаказКлиента has no generated documents');
     },
     functions: { Post: 'Document_ЗаказКлиента', Unpost: 'Document_ЗаказКлиента' },
+  };
+
+  // Independent register УТ fills from the order and the documents against it (payments,
+  // shipments): one row per posted order. Заказ is composite (ОпределяемыйТип), so it comes as
+  // Заказ + Заказ_Type, not Заказ_Key.
+  const orderStates: SetDef = {
+    name: ORDER_STATES_SET,
+    kind: 'register',
+    key: ['Заказ', 'Заказ_Type'],
+    writable: false,
+    fields: [
+      f('Заказ', 'Edm.String'),
+      f('Заказ_Type', 'Edm.String'),
+      f('Состояние', 'Edm.String'),
+      f('ДатаСобытия', 'Edm.DateTime'),
+      f('ПроцентОплаты', 'Edm.Double'),
+      f('ПроцентОтгрузки', 'Edm.Double'),
+      f('ПроцентДолга', 'Edm.Double'),
+    ],
+    count: () => 0,
+    generate: () => {
+      throw new Error(`${ORDER_STATES_SET} has no generated records`);
+    },
   };
 
   const priceRecord: SetDef = {
@@ -570,6 +596,7 @@ export function buildModel(options: ModelOptions): SetDef[] {
     warehouses,
     counterparties,
     orders,
+    orderStates,
     priceRecord,
     stockRegister,
     stockBalance,
