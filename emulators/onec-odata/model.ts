@@ -150,6 +150,18 @@ export const WAREHOUSE_COUNT = WAREHOUSES.length;
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
+/** ИНН with its check digits (10 for a company from 9 digits, 12 for a person from 10), as 1C checks them. */
+export function innOf(base: string): string {
+  const digit = (digits: string, weights: number[]) =>
+    (weights.reduce((sum, w, i) => sum + w * Number(digits[i]), 0) % 11) % 10;
+  const w10 = [2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const w11 = [7, 2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const w12 = [3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8];
+  if (base.length === 9) return base + digit(base, w10);
+  const eleven = base + digit(base, w11);
+  return eleven + digit(eleven, w12);
+}
+
 export interface ModelOptions {
   /** Products in Catalog_Номенклатура (besides its 10 folders). */
   items: number;
@@ -391,7 +403,7 @@ export function buildModel(options: ModelOptions): SetDef[] {
           ? `Индивидуальный предприниматель Кузнецов Пётр ${k + 1}`
           : `Общество с ограниченной ответственностью "Ромашка ${k + 1}"`,
         ЮридическоеФизическоеЛицо: person ? 'ФизическоеЛицо' : 'ЮридическоеЛицо',
-        ИНН: person ? String(770000000000 + k) : String(7700000000 + k),
+        ИНН: person ? innOf(String(7700000000 + k)) : innOf(String(770000000 + k)),
         КПП: person ? '' : '770101001',
         ДополнительнаяИнформация: '',
         Партнер_Key: EMPTY_GUID,
