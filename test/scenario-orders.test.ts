@@ -8,6 +8,7 @@ import { bitrixSiteConnector } from '../src/connectors/bitrix-site/index.ts';
 import { bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
 import { onecOdataConnector } from '../src/connectors/onec-odata/index.ts';
 import { registerConnector } from '../src/connectors/registry.ts';
+import { replayRoute } from '../src/engine/operations.ts';
 import { runPull } from '../src/engine/pull.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
 import { waitUntil } from './support/processes.ts';
@@ -439,6 +440,78 @@ forEachDialect('scenario: order lifecycle 1C ↔ Bitrix24 ↔ site', (db) => {
       assert.equal(onecDocs(s).length, 4, 'no order was written twice');
       const again = await runPull(s.hub.runtime, 'ut-order-states');
       assert.equal(again.stats.created + again.stats.updated, 0, 'a re-poll of 1C finds nothing new');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('nothing lost, nothing doubled: a dropped won event is found by the catch-up poll, a lost create answer is found again, a replay updates the same document', async () => {
+    const s = await startScenario(db());
+    try {
+      await loadCatalog(s);
+      const cp1 = s.onec.catalog.get('Catalog_Контрагенты', s.onec.catalog.refs.counterparty(1))!;
+      const company = await rest<number>(s, 'crm.company.add', { fields: { TITLE: 'Ромашка-2 (CRM)' } });
+      await rest(s, 'crm.requisite.add', {
+        fields: {
+          ENTITY_TYPE_ID: 4,
+          ENTITY_ID: company,
+          PRESET_ID: 1,
+          RQ_INN: cp1['ИНН'],
+          RQ_KPP: cp1['КПП'],
+        },
+      });
+      await runPull(s.hub.runtime, 'b24-companies');
+      const deal = await makeDeal(s, { TITLE: 'Ромашка: краска', COMPANY_ID: company }, [
+        { product: 7, price: 420, quantity: 3 },
+      ]);
+      await eventsProcessed(s);
+      // The first catch-up poll reads every deal (an open one is no order) and keeps the newest
+      // DATE_MODIFY; later polls read only what changed since.
+      const initial = await runPull(s.hub.runtime, 'b24-deals');
+      assert.equal(initial.stats.created, 0);
+
+      // The won stage's event is lost (Bitrix24 never sends an event twice).
+      s.b24.setFaults({ dropEvents: 1 });
+      s.b24.advance(5_000);
+      await rest(s, 'crm.deal.update', { id: deal, fields: { STAGE_ID: 'WON' } });
+      await eventsProcessed(s);
+      assert.equal(s.b24.stats().eventsDropped, 1);
+      assert.equal(await hubIdOf(s, 'order', 'b24', String(deal)), undefined, 'no event, no order yet');
+      const poll = await runPull(s.hub.runtime, 'b24-deals');
+      assert.equal(poll.stats.created, 1, 'the catch-up poll finds the won deal');
+
+      // 1C creates the order but its answer never arrives: the next attempt finds the document by
+      // customer + НомерПоДаннымКлиента and posts it, instead of making a second one.
+      s.onec.setFaults({ dropAnswerNext: 1 });
+      const first = await s.hub.deliver('orders-to-ut');
+      assert.equal(first.retried, 1, 'the lost answer is a transient failure');
+      assert.equal(s.onec.stats().dropped, 1);
+      assert.equal(s.onec.catalog.created(ORDERS).length, 1, '1C made the document');
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await waitUntil(
+        async () => (await s.hub.deliver('orders-to-ut')).delivered === 1,
+        5_000,
+        'the retry delivers the order',
+      );
+      const docs = s.onec.catalog.created(ORDERS);
+      assert.equal(docs.length, 1, 'one document, not two');
+      assert.equal(docs[0]!['Posted'], true);
+      const orderId = (await hubIdOf(s, 'order', 'b24', String(deal)))!;
+      assert.equal(await externalIdOf(s, 'order', 'ut', orderId), docs[0]!['Ref_Key']);
+
+      // Re-polls change nothing and write nothing.
+      const writes = s.onec.stats().writes;
+      const repoll = await runPull(s.hub.runtime, 'b24-deals', { full: true });
+      assert.equal(repoll.stats.created + repoll.stats.updated, 0);
+      assert.equal(await settle(s, ['orders-to-ut', 'counterparties-to-ut']), 0);
+      assert.equal(s.onec.stats().writes, writes);
+
+      // A replay (after a mapping change, say) sends the order again: the same document is
+      // updated and posted again.
+      await replayRoute(s.hub.store, { name: 'orders-to-ut', entity: 'order' });
+      assert.equal(await settle(s, ['orders-to-ut']), 1);
+      assert.equal(s.onec.catalog.created(ORDERS).length, 1);
+      assert.equal(s.onec.stats().writes - writes, 2, 'a PATCH and a /Post, nothing created');
     } finally {
       await s.close();
     }
