@@ -6,7 +6,12 @@ import { bitrixSiteOptionsSchema } from '../src/connectors/bitrix-site/spec.ts';
 import { siteStatusId, statusForSite, statusFromSite } from '../src/connectors/bitrix-site/statuses.ts';
 import { bitrix24Connector } from '../src/connectors/bitrix24/index.ts';
 import type { ResourceContext } from '../src/connectors/bitrix24/resources/common.ts';
-import { isOrderStage, stageOf, statusOfStage } from '../src/connectors/bitrix24/resources/deal.ts';
+import {
+  isOrderDeal,
+  isOrderStage,
+  stageOf,
+  statusOfStage,
+} from '../src/connectors/bitrix24/resources/deal.ts';
 import { bitrix24OptionsSchema } from '../src/connectors/bitrix24/spec.ts';
 import { orderResource } from '../src/connectors/onec-odata/resources/order.ts';
 import { orderStatusResource, statusOfState } from '../src/connectors/onec-odata/resources/order-status.ts';
@@ -123,6 +128,10 @@ describe('Bitrix24: order status ↔ deal stage', () => {
       false,
       'an empty list is a mistake',
     );
+    // A won deal obmen made shows another system's order: it is not read back as one.
+    assert.equal(isOrderDeal(b24(), { STAGE_ID: 'WON', ORIGINATOR_ID: 'obmen', ORIGIN_ID: 'hub-1' }), false);
+    assert.equal(isOrderDeal(b24(), { STAGE_ID: 'WON', ORIGINATOR_ID: 'other-app', ORIGIN_ID: '7' }), true);
+    assert.equal(isOrderDeal(b24(), { STAGE_ID: 'WON' }), true);
   });
 });
 

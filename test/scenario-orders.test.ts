@@ -373,6 +373,7 @@ forEachDialect('scenario: order lifecycle 1C ↔ Bitrix24 ↔ site', (db) => {
         ['FINAL_INVOICE', 'FINAL_INVOICE', 'FINAL_INVOICE'],
       );
       assert.equal(dealStage(s, open), 'PREPARATION');
+      assert.equal(s.b24.state.table('deal').get(d1)?.['CLOSED'], 'N', 'open again while 1C prepares it');
       assert.equal(b24Writes(s, 'crm.deal.update') - beforeStatus.deals, 3, 'one stage write per deal');
       assert.equal(
         s.shop.state.stats.imports - beforeStatus.imports,
@@ -414,6 +415,10 @@ forEachDialect('scenario: order lifecycle 1C ↔ Bitrix24 ↔ site', (db) => {
       assert.equal(dealStage(s, d1), 'WON', 'shipped and paid: «Выполнен»');
       assert.equal(dealStage(s, d2), 'WON', 'shipped: «Выполнен»');
       assert.equal(dealStage(s, d3), 'LOSE', 'cancelled: «Отменен»');
+      assert.deepEqual(
+        [d1, d2, d3].map((d) => s.b24.state.table('deal').get(d)?.['STAGE_SEMANTIC_ID']),
+        ['S', 'S', 'F'],
+      );
       assert.equal(b24Writes(s, 'crm.deal.update') - before.deals, 3);
       assert.equal(s.shop.state.stats.imports - before.imports, 1);
       assert.equal(siteOrder.statusId, 'F', 'shipped: «Выполнен»');

@@ -3,7 +3,7 @@ import { configError } from '../../core/errors.ts';
 import type { ResourceContext } from './resources/common.ts';
 import { companyToSource } from './resources/company.ts';
 import { contactToSource } from './resources/contact.ts';
-import { dealToSource, isOrderStage } from './resources/deal.ts';
+import { dealToSource, isOrderDeal } from './resources/deal.ts';
 import { productToSource } from './resources/product.ts';
 
 type Row = Record<string, unknown>;
@@ -52,9 +52,9 @@ export async function toSourceItems(
     }
     return rows.map((r) => companyToSource(r, requisites.get(String(r['ID'])), ctx.options));
   }
-  // Only deals at an order stage (options.orderStages, default: won) are orders; the others are
-  // left out before their product rows are fetched.
-  const orders = rows.filter((r) => isOrderStage(ctx, String(r['STAGE_ID'] ?? '')));
+  // Only deals at an order stage (options.orderStages, default: won) that obmen did not make
+  // are orders; the others are left out before their product rows are fetched.
+  const orders = rows.filter((r) => isOrderDeal(ctx, r));
   if (orders.length === 0) return [];
   const results = await ctx.client.batchAll(
     orders.map((r) => ({

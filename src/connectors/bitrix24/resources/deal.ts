@@ -42,6 +42,16 @@ export function statusOfStage(ctx: ResourceContext, stageId: string): string {
   return table[stageId] ?? table[withoutCategory(stageId)] ?? withoutCategory(stageId).toLowerCase();
 }
 
+/**
+ * Is this deal an order to read? It must be at an order stage (options.orderStages), and not be
+ * one obmen made: those show another system's order (a shop's), which the hub already holds —
+ * reading them back would only echo obmen's own writes.
+ */
+export function isOrderDeal(ctx: ResourceContext, row: Record<string, unknown>): boolean {
+  if (str(row['ORIGINATOR_ID']) === ctx.options.originatorId && str(row['ORIGIN_ID'])) return false;
+  return isOrderStage(ctx, String(row['STAGE_ID'] ?? ''));
+}
+
 /** Is a deal at this stage an order (options.orderStages)? "WON" matches "C2:WON" too. */
 export function isOrderStage(ctx: ResourceContext, stageId: string): boolean {
   const wanted = ctx.options.orderStages;
@@ -272,10 +282,8 @@ export function dealToSource(
         : undefined;
   const amount = num(row['OPPORTUNITY']) ?? 0;
   const data: Record<string, unknown> = {
-    number:
-      str(row['ORIGIN_ID']) && row['ORIGINATOR_ID'] === ctx.options.originatorId
-        ? String(row['TITLE']).replace(/^Заказ /, '')
-        : String(row['ID']),
+    // Deals obmen made are never read (isOrderDeal): this is a deal of Bitrix24's own.
+    number: String(row['ID']),
     date: String(row['BEGINDATE'] ?? row['DATE_CREATE'] ?? '').slice(0, 10) || undefined,
     currency: str(row['CURRENCY_ID']),
     status,
