@@ -13,6 +13,17 @@ import { isoDate, numeric, record, refId, text, vatRate } from './fields.ts';
 /** The order lifecycle in the hub's words (seed 004: Новый, Подтвержден, Отгружен, Отменен). */
 export const ORDER_STATUSES = ['new', 'confirmed', 'paid', 'shipped', 'completed', 'cancelled'] as const;
 
+/** Payment, shipment and cancellation: what an order says of itself and its status repeats. */
+const fulfilment = {
+  paid: z.boolean().default(false),
+  paymentDate: isoDate().optional(),
+  paymentNumber: z.string().optional(),
+  shipped: z.boolean().default(false),
+  shipmentDate: isoDate().optional(),
+  shipmentNumber: z.string().optional(),
+  cancelled: z.boolean().default(false),
+};
+
 export const orderLineSchema = record({
   lineNo: numeric((n) => n.int().positive()).optional(),
   productId: refId(),
@@ -40,13 +51,7 @@ export const orderSchema = record({
     discount: numeric().optional(),
   }).optional(),
   status: z.string().optional(),
-  paid: z.boolean().default(false),
-  paymentDate: isoDate().optional(),
-  paymentNumber: z.string().optional(),
-  shipped: z.boolean().default(false),
-  shipmentDate: isoDate().optional(),
-  shipmentNumber: z.string().optional(),
-  cancelled: z.boolean().default(false),
+  ...fulfilment,
   comment: z.string().optional(),
   source: z.string().optional().meta({ description: 'Where the order came from: a site or deal label' }),
   deleted: z.boolean().optional(),
@@ -61,13 +66,7 @@ export const orderSchema = record({
 export const orderStatusSchema = record({
   orderId: refId().meta({ description: 'The order this state is of' }),
   status: text().meta({ description: `One of ${ORDER_STATUSES.join(', ')}` }),
-  paid: z.boolean().default(false),
-  paymentDate: isoDate().optional(),
-  paymentNumber: z.string().optional(),
-  shipped: z.boolean().default(false),
-  shipmentDate: isoDate().optional(),
-  shipmentNumber: z.string().optional(),
-  cancelled: z.boolean().default(false),
+  ...fulfilment,
   number: z.string().optional().meta({ description: "The fulfilling system's own document number" }),
   changedAt: isoDate().optional().meta({ description: 'When the state last changed there' }),
 });
