@@ -58,7 +58,7 @@ sources:
   - { name: a, system: onec, entity: product }
   - { name: b, system: onec, entity: prodct }`,
       [
-        'sources[1].entity: unknown entity "prodct"; did you mean "product"? (known: product, product_group, property, unit, price_type, price, warehouse, stock, counterparty, contact, order); declare custom ones under entities',
+        'sources[1].entity: unknown entity "prodct"; did you mean "product"? (known: product, product_group, property, unit, price_type, price, warehouse, stock, counterparty, contact, order, order_status); declare custom ones under entities',
       ],
     ],
     [
@@ -210,7 +210,7 @@ routes:
   - { name: a, entity: prodct, target: b24, schedule: sometimes }`,
       [
         'routes[0].target: system "b24" is not declared under systems (declared: onec, site1)',
-        'routes[0].entity: unknown entity "prodct"; did you mean "product"? (known: product, product_group, property, unit, price_type, price, warehouse, stock, counterparty, contact, order); declare custom ones under entities',
+        'routes[0].entity: unknown entity "prodct"; did you mean "product"? (known: product, product_group, property, unit, price_type, price, warehouse, stock, counterparty, contact, order, order_status); declare custom ones under entities',
         'routes[0].schedule: "sometimes" is not an interval; use e.g. "15s", "5m", "on-change" or a cron expression like "*/5 * * * *"',
       ],
     ],

@@ -127,9 +127,9 @@ describe('bitrix24 events and the catch-up poll', () => {
       'the update is ingested',
     );
 
-    // Deals: product rows fetched with the deal.
+    // Deals: product rows fetched with the deal; only won deals are orders (options.orderStages).
     const deal = (await b24rest(s.e, 'crm.deal.add', {
-      fields: { TITLE: 'Сделка 1', COMPANY_ID: id, OPPORTUNITY: 500 },
+      fields: { TITLE: 'Сделка 1', COMPANY_ID: id, OPPORTUNITY: 500, STAGE_ID: 'WON' },
     })) as number;
     await s.e.settleEvents();
     await waitUntil(

@@ -273,6 +273,102 @@ describe('1C OData emulator: protocol', () => {
   });
 });
 
+describe('1C OData emulator: customer orders after they are written (control API)', () => {
+  const STATES = `/${enc('InformationRegister_СостоянияЗаказовКлиентов')}?$format=json`;
+  async function control(e: OnecOdataEmulator, path: string, body: unknown = {}) {
+    const res = await fetch(`${new URL(e.url).origin}/_orders${path}`, {
+      method: path === '' ? 'GET' : 'POST',
+      ...(path === '' ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+  async function postedOrder(e: OnecOdataEmulator, status: string): Promise<string> {
+    const created = await call(e, `/${enc('Document_ЗаказКлиента')}?$format=json`, {
+      method: 'POST',
+      body: {
+        Контрагент_Key: e.catalog.refs.counterparty(0),
+        Статус: status,
+        Товары: [{ Номенклатура_Key: e.catalog.refs.product(1), Количество: 2, Цена: 10, Сумма: 20 }],
+      },
+    });
+    const ref = String(created.json?.['Ref_Key']);
+    await call(e, `/${enc('Document_ЗаказКлиента')}(guid'${ref}')/Post`, { method: 'POST' });
+    return ref;
+  }
+  const rows = async (e: OnecOdataEmulator) =>
+    ((await call(e, STATES)).json?.['value'] as Array<Record<string, unknown>>) ?? [];
+
+  it('keeps РегистрСведений.СостоянияЗаказовКлиентов: a row per posted order, moved by status, payment, shipment, cancel', async () => {
+    const e = await start();
+    const agreed = await postedOrder(e, 'КВыполнению');
+    const fresh = await postedOrder(e, 'НеСогласован');
+    const state = (ref: string) => rows(e).then((all) => all.find((row) => row['Заказ'] === ref));
+    assert.equal((await rows(e)).length, 2);
+    assert.deepEqual(await state(fresh), {
+      Заказ: fresh,
+      Заказ_Type: 'StandardODATA.Document_ЗаказКлиента',
+      Состояние: 'ОжидаетсяСогласование',
+      ПроцентОплаты: 0,
+      ПроцентОтгрузки: 0,
+      ПроцентДолга: 0,
+      ДатаСобытия: (await state(fresh))?.['ДатаСобытия'],
+    });
+    assert.equal((await state(agreed))?.['Состояние'], 'ГотовКОтгрузке');
+
+    // A payment does not touch the order (its DataVersion stays): only the register moves.
+    const version = e.catalog.get('Document_ЗаказКлиента', agreed)!['DataVersion'];
+    assert.equal((await control(e, `/${agreed}/payment`, { percent: 100 })).status, 200);
+    assert.equal(e.catalog.get('Document_ЗаказКлиента', agreed)!['DataVersion'], version);
+    assert.equal((await state(agreed))?.['ПроцентОплаты'], 100);
+    assert.equal((await control(e, `/${agreed}/shipment`, { percent: 100 })).status, 200);
+    assert.equal((await state(agreed))?.['Состояние'], 'ГотовКЗакрытию');
+
+    // Shipping an order nobody agreed is refused, in 1C's words; agreeing it saves the order.
+    const refused = await control(e, `/${fresh}/shipment`);
+    assert.equal(refused.status, 500);
+    assert.match(
+      String((refused.json['error'] as { message: string }).message),
+      /отгружать можно заказы к выполнению/,
+    );
+    assert.equal((await control(e, `/${fresh}/status`, { status: 'КВыполнению' })).status, 200);
+    assert.notEqual(e.catalog.get('Document_ЗаказКлиента', fresh)!['DataVersion'], version);
+    assert.equal((await state(fresh))?.['Состояние'], 'ГотовКОтгрузке');
+    const bad = await control(e, `/${fresh}/status`, { status: 'Готов' });
+    assert.equal(bad.status, 400);
+    assert.match(String((bad.json['error'] as { message: string }).message), /НеСогласован, КОбеспечению/);
+
+    // Cancel: every line cancelled, the order closed; a shipped order cannot be cancelled.
+    assert.equal((await control(e, `/${fresh}/cancel`)).status, 200);
+    const cancelled = e.catalog.get('Document_ЗаказКлиента', fresh)!;
+    assert.equal(cancelled['Статус'], 'Закрыт');
+    assert.ok(
+      (cancelled['Товары'] as Array<Record<string, unknown>>).every((row) => row['Отменено'] === true),
+    );
+    assert.equal((await state(fresh))?.['Состояние'], 'Закрыт');
+    assert.equal((await control(e, `/${agreed}/cancel`)).status, 500);
+
+    // Unposting takes the row away; the register is read-only over OData, like the price register.
+    await call(e, `/${enc('Document_ЗаказКлиента')}(guid'${fresh}')/Unpost`, { method: 'POST' });
+    assert.equal(await state(fresh), undefined);
+    const write = await call(e, `/${enc('InformationRegister_СостоянияЗаказовКлиентов')}?$format=json`, {
+      method: 'POST',
+      body: { Заказ: fresh },
+    });
+    assert.equal(write.status, 405);
+    const listed = await control(e, '');
+    assert.equal((listed.json['value'] as unknown[]).length, 2);
+    assert.equal(
+      e.stats().writes,
+      2 + 2 + 1 + 1,
+      'creates, posts, the unpost and the refused register write count; the control API is not 1C traffic',
+    );
+    assert.equal(
+      (await control(e, `/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}/payment`)).status,
+      404,
+    );
+  });
+});
+
 describe('1C OData emulator: size and faults', () => {
   it('a catalog of 1,000,000 items is computed lazily: the last page and $count answer at once', async () => {
     const before = process.memoryUsage().heapUsed;

@@ -6,11 +6,12 @@ import { CANONICAL_ENTITIES, createEntityRegistry } from '../src/core/entities/i
 const registry = createEntityRegistry();
 
 describe('canonical entity registry', () => {
-  it('lists the 11 canonical entities with Russian titles', () => {
+  it('lists the 12 canonical entities with Russian titles', () => {
     assert.deepEqual([...CANONICAL_ENTITIES].sort(), [
       'contact',
       'counterparty',
       'order',
+      'order_status',
       'price',
       'price_type',
       'product',
@@ -35,8 +36,11 @@ describe('canonical entity registry', () => {
         'контрагент',
         'контактное лицо',
         'заказ',
+        'состояние заказа',
       ],
     );
+    assert.deepEqual(registry.get('order_status')?.subjects, ['orderId'], 'a status is about its order');
+    assert.deepEqual(registry.get('order')?.subjects, []);
     assert.equal(registry.get('product')?.custom, false);
     assert.deepEqual(registry.get('order')?.refs, [
       { path: 'customerId', entity: 'counterparty' },
@@ -243,6 +247,24 @@ describe('validate: valid objects pass and are normalised', () => {
         shipped: false,
         cancelled: false,
         source: 'site s1',
+      },
+    },
+    {
+      entity: 'order_status',
+      input: {
+        orderId: 'o1',
+        status: ' shipped ',
+        shipped: true,
+        changedAt: '2026-05-02T10:00:00',
+        number: '',
+      },
+      output: {
+        orderId: 'o1',
+        status: 'shipped',
+        paid: false,
+        shipped: true,
+        cancelled: false,
+        changedAt: '2026-05-02T10:00:00',
       },
     },
   ];

@@ -83,6 +83,18 @@ function applyFields(state: PortalState, entity: Entity, row: Row, fields: Param
   }
 }
 
+/**
+ * What a deal's stage means, as Bitrix24 keeps it beside STAGE_ID: STAGE_SEMANTIC_ID P (in
+ * progress), S (won), F (lost), and CLOSED Y for the last two. A deal moved out of a final stage
+ * is open again.
+ */
+function stageSemantics(row: Row): void {
+  const code = String(row['STAGE_ID'] ?? 'NEW').replace(/^C\d+:/, '');
+  const semantic = code === 'WON' ? 'S' : code === 'LOSE' || code === 'APOLOGY' ? 'F' : 'P';
+  row['STAGE_SEMANTIC_ID'] = semantic;
+  row['CLOSED'] = semantic === 'P' ? 'N' : 'Y';
+}
+
 function validate(entity: Entity, row: Row): void {
   if (entity === 'deal' && row['STAGE_ID'] !== undefined) {
     const stage = String(row['STAGE_ID']);
@@ -128,6 +140,7 @@ function entityMethods(entity: Entity): MethodTable {
         Object.assign(row, { STAGE_ID: 'NEW', CATEGORY_ID: '0', OPPORTUNITY: '0.00', CURRENCY_ID: 'RUB' });
       applyFields(state, entity, row, fields);
       validate(entity, row);
+      if (entity === 'deal') stageSemantics(row);
       state.table(entity).set(id, row);
       state.emit(`ONCRM${event}ADD`, id);
       return { result: id };
@@ -139,6 +152,7 @@ function entityMethods(entity: Entity): MethodTable {
       const next: Row = structuredClone(row);
       applyFields(state, entity, next, fields);
       validate(entity, next);
+      if (entity === 'deal') stageSemantics(next);
       next['DATE_MODIFY'] = state.date();
       state.table(entity).set(id, next);
       state.emit(`ONCRM${event}UPDATE`, id);

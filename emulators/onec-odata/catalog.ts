@@ -6,11 +6,13 @@ import {
   GROUP_COUNT,
   guidOf,
   indexOf,
+  ORDER_STATES_SET,
   PRICE_TYPE_COUNT,
   type SetDef,
   TAGS,
   WAREHOUSE_COUNT,
 } from './model.ts';
+import { createOrderDesk, ORDERS_SET, type OrderDesk } from './order-states.ts';
 import { SetStore } from './store.ts';
 import { OdataRequestError } from './wire.ts';
 
@@ -36,6 +38,8 @@ export interface Catalog {
   /** Sets a balance; 0 removes the row from the Balance table, as 1C's virtual table has no zero rows. */
   setStock(product: number, warehouse: number, quantity: number): void;
   created(name: string): Array<Record<string, unknown>>;
+  /** What a 1C user does to customer orders: status, payment, shipment, cancellation. */
+  orders: OrderDesk;
   refs: {
     product(n: number): string;
     group(n: number): string;
@@ -144,6 +148,11 @@ export function createCatalog(model: readonly SetDef[], serviceUrl: () => string
   const fieldCache = new Map<string, Set<string>>();
   let documentCounter = 0;
   void serviceUrl;
+  const orderDesk = createOrderDesk({
+    orders: stores.get(ORDERS_SET)!,
+    states: stores.get(ORDER_STATES_SET)!,
+    now: localNow,
+  });
 
   const defOf = (name: string): SetDef => {
     const def = defs.get(name);
@@ -326,9 +335,15 @@ export function createCatalog(model: readonly SetDef[], serviceUrl: () => string
           if (!def.key.includes(field.name)) object[field.name] = emptyOf(field);
       apply(def, object, body);
       beforeWrite(def, object);
-      return store.put(ref, object);
+      const stored = store.put(ref, object);
+      if (name === ORDERS_SET) orderDesk.refresh(ref);
+      return stored;
     },
-    remove: (name, ref) => storeOf(name).remove(ref),
+    remove: (name, ref) => {
+      const removed = storeOf(name).remove(ref);
+      if (name === ORDERS_SET) orderDesk.refresh(ref);
+      return removed;
+    },
     post(name, ref, posted) {
       const def = defOf(name);
       if (def.kind !== 'document') throw new OdataRequestError(400, '6', 'Метод не найден');
@@ -351,6 +366,7 @@ export function createCatalog(model: readonly SetDef[], serviceUrl: () => string
         }
       }
       store.put(ref, { ...existing, Posted: posted });
+      if (name === ORDERS_SET) orderDesk.refresh(ref);
     },
     get: (name, ref) => storeOf(name).get(ref),
     edit(name, ref, patch) {
@@ -377,6 +393,7 @@ export function createCatalog(model: readonly SetDef[], serviceUrl: () => string
       store.putIndex(k, { ...current, ВНаличииBalance: quantity });
     },
     created: (name) => storeOf(name).createdObjects(),
+    orders: orderDesk,
     refs: {
       product: (n) => guidOf(TAGS.product, GROUP_COUNT + n),
       group: (n) => guidOf(TAGS.product, n),

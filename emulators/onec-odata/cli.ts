@@ -15,7 +15,14 @@ const USAGE = `obmen emulate onec-odata [options]
   --hang-rate R         share of requests never answered
   --html-rate R         share of requests answered by an HTML error page with status 200
   --business-error-rate R   share of writes refused with HTTP 500 code -1
-  --seed N              seed of the fault generator (default 1)`;
+  --seed N              seed of the fault generator (default 1)
+
+What a 1C user does to an order obmen wrote (the control API, no login):
+  GET  /_orders                      orders with their Статус and register state
+  POST /_orders/<Ref_Key>/status     {"status":"КВыполнению"}
+  POST /_orders/<Ref_Key>/payment    {"percent":100}
+  POST /_orders/<Ref_Key>/shipment   {"percent":100}
+  POST /_orders/<Ref_Key>/cancel`;
 
 function rate(value: string | undefined, name: string): number {
   if (value === undefined) return 0;

@@ -37,6 +37,8 @@ export interface SetDef {
 }
 
 export const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
+/** РегистрСведений.СостоянияЗаказовКлиентов: the state УТ keeps for every posted customer order. */
+export const ORDER_STATES_SET = 'InformationRegister_СостоянияЗаказовКлиентов';
 export const EMPTY_DATE = '0001-01-01T00:00:00';
 const NODE = '11e6-aede-5404a6b4b8ed';
 const GENERATED_BASE = 0x1a2b0000;
@@ -147,6 +149,18 @@ export const PRICE_TYPE_COUNT = PRICE_TYPES.length;
 export const WAREHOUSE_COUNT = WAREHOUSES.length;
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/** ИНН with its check digits (10 for a company from 9 digits, 12 for a person from 10), as 1C checks them. */
+export function innOf(base: string): string {
+  const digit = (digits: string, weights: number[]) =>
+    (weights.reduce((sum, w, i) => sum + w * Number(digits[i]), 0) % 11) % 10;
+  const w10 = [2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const w11 = [7, 2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const w12 = [3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8];
+  if (base.length === 9) return base + digit(base, w10);
+  const eleven = base + digit(base, w11);
+  return eleven + digit(eleven, w12);
+}
 
 export interface ModelOptions {
   /** Products in Catalog_Номенклатура (besides its 10 folders). */
@@ -389,7 +403,7 @@ export function buildModel(options: ModelOptions): SetDef[] {
           ? `Индивидуальный предприниматель Кузнецов Пётр ${k + 1}`
           : `Общество с ограниченной ответственностью "Ромашка ${k + 1}"`,
         ЮридическоеФизическоеЛицо: person ? 'ФизическоеЛицо' : 'ЮридическоеЛицо',
-        ИНН: person ? String(770000000000 + k) : String(7700000000 + k),
+        ИНН: person ? innOf(String(7700000000 + k)) : innOf(String(770000000 + k)),
         КПП: person ? '' : '770101001',
         ДополнительнаяИнформация: '',
         Партнер_Key: EMPTY_GUID,
@@ -440,6 +454,7 @@ export function buildModel(options: ModelOptions): SetDef[] {
     key('Склад_Key', 'Catalog_Склады'),
     f('ВариантОбеспечения', 'Edm.String'),
     f('Отменено', 'Edm.Boolean'),
+    key('ПричинаОтмены_Key', 'Catalog_ПричиныОтменыЗаказовКлиентов'),
   ];
   const orders: SetDef = {
     name: 'Document_ЗаказКлиента',
@@ -477,6 +492,29 @@ export function buildModel(options: ModelOptions): SetDef[] {
       throw new Error('Document_ЗаказКлиента has no generated documents');
     },
     functions: { Post: 'Document_ЗаказКлиента', Unpost: 'Document_ЗаказКлиента' },
+  };
+
+  // Independent register УТ fills from the order and the documents against it (payments,
+  // shipments): one row per posted order. Заказ is composite (ОпределяемыйТип), so it comes as
+  // Заказ + Заказ_Type, not Заказ_Key.
+  const orderStates: SetDef = {
+    name: ORDER_STATES_SET,
+    kind: 'register',
+    key: ['Заказ', 'Заказ_Type'],
+    writable: false,
+    fields: [
+      f('Заказ', 'Edm.String'),
+      f('Заказ_Type', 'Edm.String'),
+      f('Состояние', 'Edm.String'),
+      f('ДатаСобытия', 'Edm.DateTime'),
+      f('ПроцентОплаты', 'Edm.Double'),
+      f('ПроцентОтгрузки', 'Edm.Double'),
+      f('ПроцентДолга', 'Edm.Double'),
+    ],
+    count: () => 0,
+    generate: () => {
+      throw new Error(`${ORDER_STATES_SET} has no generated records`);
+    },
   };
 
   const priceRecord: SetDef = {
@@ -570,6 +608,7 @@ export function buildModel(options: ModelOptions): SetDef[] {
     warehouses,
     counterparties,
     orders,
+    orderStates,
     priceRecord,
     stockRegister,
     stockBalance,

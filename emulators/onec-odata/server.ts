@@ -142,6 +142,8 @@ export async function startOnecOdataEmulator(
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+    if ((req.url ?? '').startsWith('/_orders'))
+      return send(res, control(req.method ?? 'GET', req.url ?? '', body));
     stats.requests++;
     if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
     const rawUrl = req.url ?? '/';
@@ -297,6 +299,54 @@ export async function startOnecOdataEmulator(
       return { status: 204, type: 'text/plain', body: '' };
     }
     throw new OdataRequestError(405, '19', 'HTTP-метод не разрешён');
+  }
+
+  /**
+   * The control API: what a 1C user does to an order after obmen wrote it (not part of 1C's
+   * OData; no login, never counted in stats, no faults). JSON in and out.
+   *   GET  /_orders                      orders with their Статус and register state
+   *   POST /_orders/<Ref_Key>/status     {"status":"КВыполнению"}  the manager sets Статус and saves
+   *   POST /_orders/<Ref_Key>/payment    {"percent":100}           a receipt against the order
+   *   POST /_orders/<Ref_Key>/shipment   {"percent":100}           a Реализация against the order
+   *   POST /_orders/<Ref_Key>/cancel                               every line cancelled, order closed
+   */
+  function control(method: string, url: string, body: string): Answer {
+    const path = decodeURIComponent(url.split('?')[0] ?? '');
+    try {
+      if (path === '/_orders' && method === 'GET') {
+        const orders = catalog.created('Document_ЗаказКлиента').map((doc) => ({
+          Ref_Key: doc['Ref_Key'],
+          Number: doc['Number'],
+          НомерПоДаннымКлиента: doc['НомерПоДаннымКлиента'],
+          Статус: doc['Статус'],
+          Posted: doc['Posted'],
+          state: catalog.orders.state(String(doc['Ref_Key'])) ?? null,
+        }));
+        return jsonAnswer(200, { value: orders });
+      }
+      const match = /^\/_orders\/([0-9a-fA-F-]{36})\/(status|payment|shipment|cancel)$/.exec(path);
+      if (!match || method !== 'POST') {
+        return jsonAnswer(404, {
+          error: { code: 'NOT_FOUND', message: `no control endpoint ${method} ${path}` },
+        });
+      }
+      const ref = match[1]!.toLowerCase();
+      const input = body.trim() === '' ? {} : parseBody(body);
+      const desk = catalog.orders;
+      const state =
+        match[2] === 'status'
+          ? desk.setStatus(ref, String(input['status'] ?? ''))
+          : match[2] === 'payment'
+            ? desk.pay(ref, input['percent'] as number | undefined)
+            : match[2] === 'shipment'
+              ? desk.ship(ref, input['percent'] as number | undefined)
+              : desk.cancel(ref);
+      return jsonAnswer(200, { state, order: catalog.get('Document_ЗаказКлиента', ref) });
+    } catch (error) {
+      if (error instanceof OdataRequestError)
+        return jsonAnswer(error.status, { error: { code: error.code, message: error.message } });
+      return jsonAnswer(500, { error: { code: '0', message: (error as Error).message } });
+    }
   }
 
   function collection(

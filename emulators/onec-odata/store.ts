@@ -62,6 +62,12 @@ export class SetStore {
     return stored;
   }
 
+  /** Stores a register record under its dimensions (no Ref_Key, no DataVersion); remove() drops it. */
+  putRecord(key: string, object: Record<string, unknown>): void {
+    this.created.set(key, object);
+    this.createdList = undefined;
+  }
+
   /** Replaces generated record k (registers have no Ref_Key and no DataVersion). */
   putIndex(k: number, object: Record<string, unknown>): void {
     this.overlay.set(k, object);

@@ -150,6 +150,8 @@ export function demoConfigObject(
       { name: 'outlet-orders', system: 'outlet', entity: 'order', schedule: timing.ordersPoll },
       // Bitrix24 deals, read by the catch-up poll (a real portal would also send events).
       { name: 'b24-deals', system: 'b24', entity: 'order', schedule: timing.ordersPoll },
+      // What 1C does with the orders (РегистрСведений.СостоянияЗаказовКлиентов).
+      { name: 'ut-order-states', system: 'ut', entity: 'order_status', schedule: timing.ordersPoll },
     ],
     routes: [
       ...site1Routes,
@@ -166,6 +168,10 @@ export function demoConfigObject(
       // Site buyers become 1C counterparties before their orders are written to 1C.
       { name: 'counterparties-to-ut', entity: 'counterparty', target: 'ut' },
       { name: 'orders-to-ut', entity: 'order', target: 'ut' },
+      // 1C's status of each order goes back where the order is: deal stages, shop statuses.
+      { name: 'status-to-b24', entity: 'order_status', target: 'b24' },
+      { name: 'status-to-shop', entity: 'order_status', target: 'shop' },
+      { name: 'status-to-outlet', entity: 'order_status', target: 'outlet' },
     ],
   };
 }

@@ -11,7 +11,7 @@ import { openStore, type Store } from '../store/store.ts';
 import { DEFAULT_TIMING, type DemoTiming, demoConfig } from './config.ts';
 import { type DemoEmulators, startDemoEmulators } from './emulators.ts';
 import { type DemoHub, startDemoHub } from './hub.ts';
-import { pushCommercemlCatalog, startOrderTraffic } from './traffic.ts';
+import { pushCommercemlCatalog, startOnecManager, startOrderTraffic } from './traffic.ts';
 
 // The demo wires every connector it shows, whether or not this build's registry lists them yet.
 registerConnector(bitrixSiteConnector);
@@ -109,6 +109,8 @@ export async function runDemo(partial: Partial<DemoOptions> = {}): Promise<Runni
       options.orderEveryMs,
       say,
     );
+    // 1C's side of the order lifecycle: orders obmen wrote get agreed, paid and shipped.
+    const stopManager = startOnecManager(emulators.onec, options.orderEveryMs, say);
     const pushAborter = new AbortController();
     // 1C's exchange node pushes its catalog through the standard protocol while OData is polled.
     const pushed = pushCommercemlCatalog(
@@ -136,6 +138,7 @@ export async function runDemo(partial: Partial<DemoOptions> = {}): Promise<Runni
         if (stopped) return;
         stopped = true;
         stopOrders();
+        stopManager();
         pushAborter.abort();
         await pushed;
         await running.stop();

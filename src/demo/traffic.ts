@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type BitrixSite, generateOrders } from '../../emulators/bitrix-site/index.ts';
 import type { Bitrix24Emulator } from '../../emulators/bitrix24/index.ts';
 import { generatePackage, runCatalogExchange } from '../../emulators/onec-exchange/index.ts';
+import type { OnecOdataEmulator } from '../../emulators/onec-odata/index.ts';
 import { ExchangeClient } from '../exchange/commerceml/index.ts';
 
 /**
@@ -66,9 +67,10 @@ export async function pushCommercemlCatalog(
 
 /**
  * A sales manager in Bitrix24: a deal for one of the companies obmen created, with one to three
- * of the goods obmen created, made through the portal's REST API like any other client does.
- * obmen's catch-up poll reads it back as an order and writes it to 1C (Заказ клиента).
- * Returns the deal id, or undefined while the portal has no companies or goods from obmen yet.
+ * of the goods obmen created, made through the portal's REST API like any other client does,
+ * and won. obmen's catch-up poll reads the won deal as an order and writes it to 1C (Заказ
+ * клиента). Returns the deal id, or undefined while the portal has no companies or goods from
+ * obmen yet.
  */
 export async function createBitrix24Deal(bitrix24: Bitrix24Emulator): Promise<number | undefined> {
   const companies = [...bitrix24.state.table('company').keys()];
@@ -103,5 +105,44 @@ export async function createBitrix24Deal(bitrix24: Bitrix24Emulator): Promise<nu
     };
   });
   await call('crm.deal.productrows.set', { id, rows });
+  // Only won deals are orders (the bitrix24 connector's orderStages).
+  await call('crm.deal.update', { id, fields: { STAGE_ID: 'WON' } });
   return id;
+}
+
+/**
+ * A manager in 1C working through the orders obmen wrote there, one step per tick: a new order
+ * is agreed, an agreed one paid, a paid one shipped (the emulator's order desk, as the control
+ * API does it). obmen reads the order states and shows them as deal stages and shop statuses.
+ * Returns the function that stops it.
+ */
+export function startOnecManager(
+  onec: OnecOdataEmulator,
+  everyMs: number,
+  say: (text: string) => void,
+): () => void {
+  const timer = setInterval(() => {
+    const orders = onec.catalog.created('Document_ЗаказКлиента').filter((doc) => doc['Posted'] === true);
+    for (const doc of orders) {
+      const ref = String(doc['Ref_Key']);
+      const state = onec.catalog.orders.state(ref);
+      const number = `${String(doc['Number'])} (${String(doc['НомерПоДаннымКлиента'])})`;
+      try {
+        if (doc['Статус'] === 'НеСогласован') {
+          onec.catalog.orders.setStatus(ref, 'КВыполнению');
+          say(`1C: order ${number} agreed`);
+        } else if (state && Number(state['ПроцентОплаты']) < 100) {
+          onec.catalog.orders.pay(ref, 100);
+          say(`1C: order ${number} paid`);
+        } else if (state && Number(state['ПроцентОтгрузки']) < 100) {
+          onec.catalog.orders.ship(ref, 100);
+          say(`1C: order ${number} shipped`);
+        } else continue;
+      } catch {
+        continue; // a closed or cancelled order: nothing to do with it
+      }
+      return;
+    }
+  }, everyMs);
+  return () => clearInterval(timer);
 }

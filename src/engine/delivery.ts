@@ -60,7 +60,10 @@ export interface DeliveryContext {
 export interface BatchStats {
   claimed: number;
   delivered: number;
-  /** Already up to date in the target, or left out by the route's filter: no write needed. */
+  /**
+   * Already up to date in the target, left out by the route's filter, or about an object the
+   * target does not hold (CanonicalEntity.subjects): no write needed.
+   */
   skipped: number;
   retried: number;
   failed: number;
@@ -289,6 +292,7 @@ async function writeClaimed(
   }
 
   const dependencies: Array<{ route: string; recordId: string; entity: string }> = [];
+  const subjects = ctx.registry.get(route.entity)?.subjects ?? [];
   for (const p of pendingRefs) {
     const missing = p.refs.filter((ref) => !resolved.get(ref.entity)?.has(ref.id));
     if (missing.length === 0) {
@@ -296,6 +300,18 @@ async function writeClaimed(
         resolved.get(entity)?.get(id),
       );
       toWrite.push({ row: p.row, record: { ...p.record, data: mapped.data } });
+      continue;
+    }
+    if (missing.some((ref) => subjects.includes(declaredPath(ref.path)))) {
+      // What this object is about (an order status's order) is not in the target: there is
+      // nothing there to apply it to, so the row is done without a write.
+      stats.skipped++;
+      out.rows.push({
+        kind: 'delivered',
+        recordId: p.row.recordId,
+        hash: p.record.hash,
+        version: p.record.version,
+      });
       continue;
     }
     const unroutable = missing.filter(
@@ -520,5 +536,10 @@ async function closeDeliveredHolds(trx: Db, route: string, rows: readonly RowOut
  */
 function withoutIgnored<T extends { path: string }>(refs: T[], ignored: readonly string[] | undefined): T[] {
   if (!ignored || ignored.length === 0) return refs;
-  return refs.filter((ref) => !ignored.includes(ref.path.replace(/\[\d+\]/g, '[]')));
+  return refs.filter((ref) => !ignored.includes(declaredPath(ref.path)));
+}
+
+/** 'lines[2].productId' → 'lines[].productId', the path as the entity declares it. */
+function declaredPath(path: string): string {
+  return path.replace(/\[\d+\]/g, '[]');
 }

@@ -49,6 +49,8 @@ export function siteIdOf(item: DeliveryItem): string {
     // A variant is the offer `product#characteristic` on the site (Bitrix ties it to its product so).
     if (typeof parent === 'string' && !base.includes('#')) return `${parent}#${base}`;
   }
+  // An order's state goes to the site's order itself (delivery resolved its id there).
+  if (item.entity === 'order_status') return String(item.data['orderId']);
   if (item.entity === 'price') return `${item.data['productId']}|${item.data['priceTypeId']}`;
   if (item.entity === 'stock') return `${item.data['productId']}|${item.data['warehouseId'] ?? '*'}`;
   return base;

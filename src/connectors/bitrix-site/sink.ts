@@ -14,6 +14,8 @@ import {
 } from './catalog-package.ts';
 import { exchangeError, newExchangeClient, type PackageFile, sendPackage } from './exchange.ts';
 import type { BitrixSiteSettings } from './spec.ts';
+import { buyerName, statusDocuments } from './status-documents.ts';
+import { statusForSite } from './statuses.ts';
 
 /**
  * Writes one delivery batch to a site as one exchange package. The protocol answers per file,
@@ -60,23 +62,19 @@ async function deliverHalving(
   }
 }
 
-/** `Ид#login#Name` (Bitrix's buyer Ид) → the name part, else the login, else the Ид. */
-function buyerName(id: string): string {
-  const parts = id.split('#').map((part) => part.trim());
-  return parts[2] || parts[1] || id;
-}
-
 /** Orders going back to the site must be the site's own: their Ид is the site's order id. */
-function orderForSite(item: DeliveryItem): CanonicalOrderForCml {
+function orderForSite(item: DeliveryItem, settings: BitrixSiteSettings): CanonicalOrderForCml {
   const order = item.data as unknown as Order;
   const customerId = String(order.customerId);
+  const status = statusForSite(settings, order.status);
   return {
     id: siteIdOf(item),
-    order,
+    order: { ...order, status },
     customer: {
       id: customerId,
       data: { name: buyerName(customerId) } as CanonicalOrderForCml['customer']['data'],
     },
+    ...(status === undefined ? {} : { requisites: { 'Статуса заказа ИД': status } }),
   };
 }
 
@@ -150,7 +148,10 @@ export async function writeToSite(
     const build: Build = (batch) => [
       {
         name: `orders-${Date.now()}.xml`,
-        bytes: writeOrdersXml(batch.map(orderForSite), { version, encoding: settings.encoding }),
+        bytes: writeOrdersXml(
+          batch.map((item) => orderForSite(item, settings)),
+          { version, encoding: settings.encoding },
+        ),
       },
     ];
     if (known.length > 0) {
@@ -159,9 +160,41 @@ export async function writeToSite(
     }
     return items.map((item) => outcomes.get(item.recordId)!);
   }
+  if (entity === 'order_status') return writeStatuses(deps, items);
   const error: ObmenError = configError(
-    `${system}: a 1C-Bitrix site takes ${[...Object.keys(CATALOG_ENTITIES), 'order'].join(', ')} through the 1C exchange, not ${entity}; remove or retarget route ${route.name}`,
+    `${system}: a 1C-Bitrix site takes ${[...Object.keys(CATALOG_ENTITIES), 'order', 'order_status'].join(', ')} through the 1C exchange, not ${entity}; remove or retarget route ${route.name}`,
     { system, code: 'UNSUPPORTED_ENTITY' },
   );
   return items.map((item) => ({ recordId: item.recordId, ok: false, error }));
+}
+
+/**
+ * order_status → the site: each order's state goes as that order's document (status-documents.ts),
+ * one exchange per batch; the site marks what 1C changed (UPDATED_1C) and does not offer it back.
+ */
+async function writeStatuses(deps: SinkDeps, items: DeliveryItem[]): Promise<ItemOutcome[]> {
+  const { settings } = deps;
+  const found = await statusDocuments(deps.ctx.store, deps.ctx.systemName, settings, items);
+  const outcomes = new Map<string, ItemOutcome>();
+  const sendable: DeliveryItem[] = [];
+  for (const item of items) {
+    const doc = found.get(item.recordId);
+    if (doc && 'entry' in doc) sendable.push(item);
+    else if (doc) outcomes.set(item.recordId, { recordId: item.recordId, ok: false, error: doc.error });
+  }
+  const entryOf = (item: DeliveryItem) => (found.get(item.recordId) as { entry: CanonicalOrderForCml }).entry;
+  const build: Build = (batch) => [
+    {
+      name: `orders-${Date.now()}.xml`,
+      bytes: writeOrdersXml(batch.map(entryOf), {
+        version: settings.ordersVersion,
+        encoding: settings.encoding,
+      }),
+    },
+  ];
+  if (sendable.length > 0) {
+    for (const outcome of await deliverHalving(deps, 'sale', sendable, build, () => {}))
+      outcomes.set(outcome.recordId, outcome);
+  }
+  return items.map((item) => outcomes.get(item.recordId)!);
 }

@@ -7,6 +7,7 @@ import { configError, permanentError } from '../../core/errors.ts';
 import { parseCommerceMl } from '../../formats/commerceml/index.ts';
 import { exchangeError, newExchangeClient } from './exchange.ts';
 import type { BitrixSiteSettings } from './spec.ts';
+import { statusFromSite } from './statuses.ts';
 
 /**
  * Pulls the site's new and changed orders as 1C does: checkauth → init → `type=sale&mode=query`,
@@ -49,7 +50,7 @@ export async function* readOrders(
     const path = join(dir, 'orders.xml');
     await writeFile(path, xml);
     for await (const event of parseCommerceMl(path, { signal: ctx.signal, fileLabel: 'orders.xml' })) {
-      if (event.kind === 'item' && event.entity === 'order') orders.push(event.item);
+      if (event.kind === 'item' && event.entity === 'order') orders.push(withHubStatus(settings, event.item));
       else if (event.kind === 'item' && event.entity === 'counterparty')
         buyers.set(event.item.externalId, event.item);
       else if (event.kind === 'itemError' && event.entity === 'order') problems.push(event.message);
@@ -86,4 +87,11 @@ export async function* readOrders(
   } catch (error) {
     throw exchangeError(error, system, 'the orders confirmation (mode=success)');
   }
+}
+
+/** The site's status ("[N] Принят, ожидается оплата") in the hub's words (statuses.ts). */
+function withHubStatus(settings: BitrixSiteSettings, item: SourceItem): SourceItem {
+  const status = (item.data as { status?: unknown }).status;
+  if (typeof status !== 'string') return item;
+  return { ...item, data: { ...item.data, status: statusFromSite(settings, status) } };
 }

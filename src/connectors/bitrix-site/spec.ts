@@ -63,6 +63,18 @@ export const bitrixSiteOptionsSchema = z
       .min(1)
       .default('Каталог товаров')
       .meta({ description: 'Name of the catalog (the iblock name on a first import)' }),
+    statusMap: z
+      .record(z.string(), z.string())
+      .default({})
+      .meta({
+        description:
+          "Order status → the site's STATUS_ID, over the default table (seed 004): new, confirmed → N; paid → P; shipped, completed → F",
+        examples: [{ confirmed: 'C', shipped: 'D' }],
+      }),
+    siteStatusMap: z.record(z.string(), z.string()).default({}).meta({
+      description:
+        "The site's STATUS_ID → order status for orders read from the site, over N → new, P → paid, F → completed",
+    }),
     maxImportCalls: z
       .number()
       .int()

@@ -4,7 +4,7 @@ import { configError } from '../../core/errors.ts';
 import { failed, type ResourceContext } from './resources/common.ts';
 import { companyWrite } from './resources/company.ts';
 import { contactWrite } from './resources/contact.ts';
-import { writeDeals } from './resources/deal.ts';
+import { writeDealStages, writeDeals } from './resources/deal.ts';
 import { writeParties } from './resources/party.ts';
 import { writePrices, writePriceTypes } from './resources/price.ts';
 import { writeProducts } from './resources/product.ts';
@@ -14,6 +14,7 @@ export const WRITABLE_ENTITIES = [
   'counterparty',
   'contact',
   'order',
+  'order_status',
   'product',
   'price',
   'price_type',
@@ -58,6 +59,8 @@ export async function writeBatch(
       );
     case 'order':
       return writeDeals(ctx, items);
+    case 'order_status':
+      return writeDealStages(ctx, items);
     case 'product':
       return writeProducts(ctx, items);
     case 'price':

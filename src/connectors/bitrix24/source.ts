@@ -3,7 +3,7 @@ import { configError } from '../../core/errors.ts';
 import type { ResourceContext } from './resources/common.ts';
 import { companyToSource } from './resources/company.ts';
 import { contactToSource } from './resources/contact.ts';
-import { dealToSource } from './resources/deal.ts';
+import { dealToSource, isOrderDeal } from './resources/deal.ts';
 import { productToSource } from './resources/product.ts';
 
 type Row = Record<string, unknown>;
@@ -60,14 +60,18 @@ export async function toSourceItems(
     }
     return rows.map((r) => companyToSource(r, requisites.get(String(r['ID'])), ctx.options));
   }
+  // Only deals at an order stage (options.orderStages, default: won) that obmen did not make
+  // are orders; the others are left out before their product rows are fetched.
+  const orders = rows.filter((r) => isOrderDeal(ctx, r));
+  if (orders.length === 0) return [];
   const results = await ctx.client.batchAll(
-    rows.map((r) => ({
+    orders.map((r) => ({
       key: `r${String(r['ID'])}`,
       method: 'crm.deal.productrows.get',
       params: { id: r['ID'] },
     })),
   );
-  return rows.map((r) => {
+  return orders.map((r) => {
     const got = results.get(`r${String(r['ID'])}`);
     return dealToSource(r, got?.ok && Array.isArray(got.result) ? (got.result as Row[]) : [], ctx);
   });

@@ -42,15 +42,37 @@ export const bitrix24CredentialsSchema = z
   })
   .strict();
 
+/**
+ * Order status → deal STAGE_ID, seed 004's table on the default pipeline: Новый → «В обработке»
+ * (EXECUTING, «В работе»), Подтвержден → «Готов к отгрузке» (FINAL_INVOICE), Отгружен →
+ * «Выполнен» (WON), Отменен → «Отменен» (LOSE). `options.stageMap` overrides it entry by entry.
+ */
 export const DEFAULT_STAGE_MAP: Record<string, string> = {
-  new: 'NEW',
-  confirmed: 'PREPARATION',
-  processing: 'PREPARATION',
-  paid: 'PREPAYMENT_INVOICE',
-  shipped: 'EXECUTING',
-  delivered: 'FINAL_INVOICE',
+  new: 'EXECUTING',
+  processing: 'EXECUTING',
+  confirmed: 'FINAL_INVOICE',
+  paid: 'FINAL_INVOICE',
+  shipped: 'WON',
+  delivered: 'WON',
   completed: 'WON',
   cancelled: 'LOSE',
+};
+
+/**
+ * Deal STAGE_ID (without a "C<n>:" category prefix) → order status, for deals read as orders:
+ * an open deal is an order not yet agreed, a won deal is a confirmed order (it goes to 1C as
+ * agreed), a lost one is cancelled. The user's stageMap read backwards, then
+ * `options.stageStatusMap`, override it.
+ */
+export const DEFAULT_STAGE_STATUSES: Record<string, string> = {
+  NEW: 'new',
+  PREPARATION: 'new',
+  PREPAYMENT_INVOICE: 'new',
+  EXECUTING: 'new',
+  FINAL_INVOICE: 'confirmed',
+  WON: 'confirmed',
+  LOSE: 'cancelled',
+  APOLOGY: 'cancelled',
 };
 
 /** `systems.<name>.options` of a `bitrix24` system. */
@@ -106,7 +128,19 @@ export const bitrix24OptionsSchema = z
     stageMap: z
       .record(z.string(), z.string())
       .default({})
-      .meta({ description: 'Order status → deal STAGE_ID, over the default table' }),
+      .meta({ description: 'Order status → deal STAGE_ID, over the default table (seed 004)' }),
+    stageStatusMap: z.record(z.string(), z.string()).default({}).meta({
+      description:
+        'Deal STAGE_ID → order status for deals read as orders, over the default table and stageMap read backwards',
+    }),
+    orderStages: z
+      .union([z.literal('all'), z.array(z.string().min(1)).min(1)])
+      .default(['WON'])
+      .meta({
+        description:
+          'Deal stages whose deals are orders: only those are read (poll and events); "WON" also matches "C<n>:WON". "all" reads every deal',
+        examples: [['WON'], ['FINAL_INVOICE', 'WON'], 'all'],
+      }),
     findDuplicates: z.boolean().default(true).meta({
       description: 'Match contacts/companies by phone/e-mail (crm.duplicate.findbycomm) before creating',
     }),

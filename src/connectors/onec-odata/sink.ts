@@ -100,7 +100,12 @@ async function writeOne(
     }
   }
   if (!ref) {
-    const created = await client.save('POST', entitySet, body, entitySet);
+    const created = await client.save(
+      'POST',
+      entitySet,
+      { ...resource.onCreate?.(item.data), ...body },
+      entitySet,
+    );
     const createdRef = created['Ref_Key'];
     if (!isGuid(createdRef)) {
       throw new ObmenError(

@@ -72,7 +72,7 @@ export const onecRouteOptionsSchema = z
       .meta({
         description:
           '1C fields looked up before creating, so a retried create never duplicates ' +
-          '(default: НомерПоДаннымКлиента for orders, ИНН+КПП or Description for counterparties, Артикул for products)',
+          '(default: Контрагент_Key + НомерПоДаннымКлиента for orders, ИНН+КПП or Description for counterparties, Артикул for products)',
       }),
     post: z
       .boolean()

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { productGroupSchema, productSchema, propertySchema, unitSchema } from './catalog.ts';
-import { orderSchema } from './order.ts';
+import { orderSchema, orderStatusSchema } from './order.ts';
 import { contactSchema, counterpartySchema } from './parties.ts';
 import { priceSchema, priceTypeSchema, stockSchema, warehouseSchema } from './pricing.ts';
 
@@ -10,6 +10,12 @@ export interface CanonicalEntity {
   title: { ru: string; en: string };
   schema: z.ZodType;
   refs: Record<string, string>;
+  /**
+   * References to the object this one is about (an order status's order). A target that does
+   * not hold that object has nothing to apply it to: delivery skips the item there instead of
+   * waiting for the object or parking the item.
+   */
+  subjects?: readonly string[];
 }
 
 export const CANONICAL: readonly CanonicalEntity[] = [
@@ -68,5 +74,12 @@ export const CANONICAL: readonly CanonicalEntity[] = [
       warehouseId: 'warehouse',
       'lines[].productId': 'product',
     },
+  },
+  {
+    name: 'order_status',
+    title: { ru: 'состояние заказа', en: 'order status' },
+    schema: orderStatusSchema,
+    refs: { orderId: 'order' },
+    subjects: ['orderId'],
   },
 ];

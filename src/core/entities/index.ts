@@ -24,6 +24,8 @@ export interface EntityDefinition {
   title: { ru: string; en: string };
   schema: z.ZodType;
   refs: readonly RefPath[];
+  /** Reference paths naming the object this one is about (see CanonicalEntity.subjects). */
+  subjects: readonly string[];
   custom: boolean;
 }
 
@@ -62,7 +64,15 @@ interface Entry {
   compiled: readonly CompiledRef[];
 }
 
-function entry(definition: Omit<EntityDefinition, 'refs'>, refs: Record<string, string>): Entry {
+function entry(
+  definition: Omit<EntityDefinition, 'refs' | 'subjects'>,
+  refs: Record<string, string>,
+  subjects: readonly string[] = [],
+): Entry {
+  for (const path of subjects) {
+    if (!(path in refs))
+      throw new Error(`entity "${definition.name}": subject "${path}" is not one of its references`);
+  }
   const compiled = Object.entries(refs).map(([path, entity]) => {
     try {
       return compileRef(path, entity);
@@ -71,7 +81,7 @@ function entry(definition: Omit<EntityDefinition, 'refs'>, refs: Record<string, 
     }
   });
   return {
-    definition: { ...definition, refs: compiled.map(({ path, entity }) => ({ path, entity })) },
+    definition: { ...definition, refs: compiled.map(({ path, entity }) => ({ path, entity })), subjects },
     compiled,
   };
 }
@@ -83,8 +93,8 @@ function entry(definition: Omit<EntityDefinition, 'refs'>, refs: Record<string, 
  */
 export function createEntityRegistry(custom: ReadonlyArray<CustomEntityDeclaration> = []): EntityRegistry {
   const entries = new Map<string, Entry>();
-  for (const { name, title, schema, refs } of CANONICAL) {
-    entries.set(name, entry({ name, title, schema, custom: false }, refs));
+  for (const { name, title, schema, refs, subjects } of CANONICAL) {
+    entries.set(name, entry({ name, title, schema, custom: false }, refs, subjects));
   }
   for (const declared of custom) {
     if (entries.has(declared.name)) {

@@ -3,7 +3,7 @@ import { transientError } from '../../../core/errors.ts';
 import type { BatchCommand } from '../client.ts';
 import { requiredFields } from '../defaults.ts';
 import { ref } from '../query.ts';
-import { DEFAULT_STAGE_MAP } from '../spec.ts';
+import { DEFAULT_STAGE_MAP, DEFAULT_STAGE_STATUSES } from '../spec.ts';
 import {
   failed,
   idFrom,
@@ -17,14 +17,49 @@ import {
   str,
 } from './common.ts';
 
-/** Order status → STAGE_ID: the user's stageMap over the default table; a category prefixes "C<n>:". */
-export function stageOf(ctx: ResourceContext, data: Record<string, unknown>): string {
+/**
+ * Order status → STAGE_ID: the user's stageMap over the default table; a category prefixes
+ * "C<n>:" (the deal's own category when known, else options.dealCategoryId).
+ */
+export function stageOf(ctx: ResourceContext, data: Record<string, unknown>, categoryId?: number): string {
   const map = { ...DEFAULT_STAGE_MAP, ...ctx.options.stageMap };
   let key = String(data['status'] ?? 'new').toLowerCase();
   if (data['cancelled'] === true) key = 'cancelled';
   const stage = map[key] ?? map[String(data['status'] ?? '')] ?? 'NEW';
-  const category = ctx.options.dealCategoryId;
+  const category = categoryId ?? ctx.options.dealCategoryId;
   return category > 0 && !stage.includes(':') ? `C${category}:${stage}` : stage;
+}
+
+const withoutCategory = (stage: string) => stage.replace(/^C\d+:/, '');
+
+/**
+ * STAGE_ID → order status (deals read as orders): stageStatusMap, else the user's stageMap read
+ * backwards, else the default table; the full id ("C1:WON") before the bare one ("WON").
+ */
+export function statusOfStage(ctx: ResourceContext, stageId: string): string {
+  const table: Record<string, string> = { ...DEFAULT_STAGE_STATUSES };
+  for (const [status, stage] of Object.entries(ctx.options.stageMap)) table[stage] = status;
+  Object.assign(table, ctx.options.stageStatusMap);
+  return table[stageId] ?? table[withoutCategory(stageId)] ?? withoutCategory(stageId).toLowerCase();
+}
+
+/**
+ * Is this deal an order to read? It must be at an order stage (options.orderStages), and not be
+ * one obmen made: those show another system's order (a shop's), which the hub already holds —
+ * reading them back would only echo obmen's own writes.
+ */
+export function isOrderDeal(ctx: ResourceContext, row: Record<string, unknown>): boolean {
+  if (str(row['ORIGINATOR_ID']) === ctx.options.originatorId && str(row['ORIGIN_ID'])) return false;
+  return isOrderStage(ctx, String(row['STAGE_ID'] ?? ''));
+}
+
+/** Is a deal at this stage an order (options.orderStages)? "WON" matches "C2:WON" too. */
+export function isOrderStage(ctx: ResourceContext, stageId: string): boolean {
+  const wanted = ctx.options.orderStages;
+  if (wanted === 'all') return true;
+  return wanted.some(
+    (stage) => stage === stageId || (!stage.includes(':') && stage === withoutCategory(stageId)),
+  );
 }
 
 export function rowsOf(data: Record<string, unknown>): Array<Record<string, unknown>> {
@@ -151,16 +186,93 @@ export async function writeDeals(ctx: ResourceContext, items: DeliveryItem[]): P
   return items.map((item) => outcomes.get(item.recordId)!);
 }
 
+/**
+ * Order statuses → deal stages (order_status routes: the state 1C reports for an order that came
+ * from a deal). Only STAGE_ID is written, and only for deals not already at that stage: the
+ * current stages are read first (one list call), so a status that maps to the stage the deal
+ * holds (paid and confirmed both → FINAL_INVOICE) writes nothing. `orderId` holds the deal id
+ * (delivery resolved it through the order's link; orders Bitrix24 does not hold never get here).
+ */
+export async function writeDealStages(ctx: ResourceContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
+  const dealOf = (item: DeliveryItem) => {
+    const id = str(item.data['orderId']);
+    return id && /^\d+$/.test(id) ? id : undefined;
+  };
+  const ids = [...new Set(items.map(dealOf).filter((id): id is string => id !== undefined))];
+  const deals = new Map<string, { stage: string; category: number }>();
+  if (ids.length > 0) {
+    const rows = await ctx.client.listAll(
+      'crm.deal.list',
+      { filter: { '@ID': ids }, select: ['ID', 'STAGE_ID', 'CATEGORY_ID'] },
+      (r) => (Array.isArray(r) ? r : []) as Array<Record<string, unknown>>,
+    );
+    for (const row of rows)
+      deals.set(String(row['ID']), {
+        stage: String(row['STAGE_ID'] ?? ''),
+        category: num(row['CATEGORY_ID']) ?? 0,
+      });
+  }
+  const outcomes = new Map<string, ItemOutcome>();
+  const groups: BatchCommand[][] = [];
+  const keyOf = new Map<string, string>();
+  for (const [i, item] of items.entries()) {
+    const id = dealOf(item);
+    const deal = id === undefined ? undefined : deals.get(id);
+    if (id === undefined || deal === undefined) {
+      outcomes.set(
+        item.recordId,
+        failed(
+          item,
+          invalid(
+            ctx,
+            item,
+            id === undefined
+              ? `"${String(item.data['orderId'])}" is not a deal id`
+              : `deal ${id} is not in Bitrix24 any more (deleted?); its status cannot be shown`,
+          ),
+        ),
+      );
+      continue;
+    }
+    const stage = stageOf(ctx, item.data, deal.category);
+    if (stage === deal.stage) {
+      outcomes.set(item.recordId, ok(item, id));
+      continue;
+    }
+    keyOf.set(item.recordId, `s${i}`);
+    groups.push([{ key: `s${i}`, method: 'crm.deal.update', params: { id, fields: { STAGE_ID: stage } } }]);
+    deal.stage = stage;
+  }
+  const results = await runGroups(ctx, groups);
+  for (const item of items) {
+    const key = keyOf.get(item.recordId);
+    if (key === undefined) continue;
+    const result = results.get(key);
+    outcomes.set(
+      item.recordId,
+      result?.ok
+        ? ok(item, dealOf(item)!)
+        : failed(
+            item,
+            itemError(
+              ctx,
+              item,
+              result && !result.ok ? result.error : transientError(`${ctx.system}: no answer for the deal`),
+            ),
+          ),
+    );
+  }
+  return items.map((item) => outcomes.get(item.recordId)!);
+}
+
 /** crm.deal row + its product rows → canonical order (refs hold Bitrix24 ids). */
 export function dealToSource(
   row: Record<string, unknown>,
   rows: Array<Record<string, unknown>>,
   ctx: ResourceContext,
 ): SourceItem {
-  const reverse = new Map(
-    Object.entries({ ...DEFAULT_STAGE_MAP, ...ctx.options.stageMap }).map(([k, v]) => [v, k]),
-  );
-  const stage = String(row['STAGE_ID'] ?? 'NEW').replace(/^C\d+:/, '');
+  const stageId = String(row['STAGE_ID'] ?? 'NEW');
+  const status = statusOfStage(ctx, stageId);
   const company = str(row['COMPANY_ID']);
   const contact = str(row['CONTACT_ID']);
   const customerId =
@@ -171,14 +283,12 @@ export function dealToSource(
         : undefined;
   const amount = num(row['OPPORTUNITY']) ?? 0;
   const data: Record<string, unknown> = {
-    number:
-      str(row['ORIGIN_ID']) && row['ORIGINATOR_ID'] === ctx.options.originatorId
-        ? String(row['TITLE']).replace(/^Заказ /, '')
-        : String(row['ID']),
+    // Deals obmen made are never read (isOrderDeal): this is a deal of Bitrix24's own.
+    number: String(row['ID']),
     date: String(row['BEGINDATE'] ?? row['DATE_CREATE'] ?? '').slice(0, 10) || undefined,
     currency: str(row['CURRENCY_ID']),
-    status: reverse.get(stage) ?? stage.toLowerCase(),
-    cancelled: stage === 'LOSE',
+    status,
+    cancelled: status === 'cancelled',
     lines: rows.map((r, i) => ({
       lineNo: i + 1,
       ...(num(r['PRODUCT_ID']) ? { productId: String(r['PRODUCT_ID']) } : {}),

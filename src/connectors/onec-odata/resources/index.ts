@@ -2,6 +2,7 @@ import { configError } from '../../../core/errors.ts';
 import { priceTypeResource, unitLegacyResource, unitResource, warehouseResource } from './catalogs.ts';
 import { counterpartyResource } from './counterparty.ts';
 import { orderResource } from './order.ts';
+import { orderStatusResource } from './order-status.ts';
 import { productGroupResource, productResource } from './product.ts';
 import { priceResource, stockResource } from './registers.ts';
 import type { OnecResource } from './types.ts';
@@ -21,6 +22,7 @@ const RESOURCES: readonly OnecResource[] = [
   priceResource,
   stockResource,
   orderResource,
+  orderStatusResource,
 ];
 
 /** `InformationRegister_X_RecordType/SliceLast(Period=…)` → `InformationRegister_X_RecordType/SliceLast`. */

@@ -4,9 +4,33 @@ import { compact, date, num, ref, text } from './values.ts';
 
 /**
  * Document_ЗаказКлиента of УТ 11 with its tabular section Товары. The site's order number goes
- * to НомерПоДаннымКлиента (1C numbers its documents itself), which is also how a retried create
- * finds the document an earlier attempt made.
+ * to НомерПоДаннымКлиента (1C numbers its documents itself); with the customer it is also how a
+ * retried create finds the document an earlier attempt made (a site order and a Bitrix24 deal
+ * may both be "42").
+ *
+ * Статус is written once, when obmen creates the order, from the order's status (a won deal
+ * arrives agreed, a new site order waits for a manager): afterwards the status is 1C's, and it
+ * travels back as order_status (order-status.ts). `routes[].options.defaults.Статус` or a mapped
+ * `Статус` field win over this table.
  */
+
+/** The hub's order status → Статус of a new ЗаказКлиента (Перечисление.СтатусыЗаказовКлиентов). */
+export const NEW_ORDER_STATUS: Readonly<Record<string, string>> = {
+  new: 'НеСогласован',
+  confirmed: 'КВыполнению',
+  paid: 'КВыполнению',
+  shipped: 'КВыполнению',
+};
+
+/** Статус of a ЗаказКлиента → the hub's order status (11.1–11.3 names included). */
+const STATUS_FROM_ONEC: Readonly<Record<string, string>> = {
+  НеСогласован: 'new',
+  Согласован: 'confirmed',
+  КОбеспечению: 'confirmed',
+  КВыполнению: 'confirmed',
+  КОтгрузке: 'confirmed',
+  Закрыт: 'completed',
+};
 
 const ROW_TYPE = 'Collection(StandardODATA.Document_ЗаказКлиента_Товары_RowType)';
 
@@ -24,6 +48,9 @@ export const orderResource: OnecResource = {
   externalId: byRefKey,
   toCanonical: (raw) => {
     const rows = Array.isArray(raw['Товары']) ? (raw['Товары'] as Array<Record<string, unknown>>) : [];
+    // УТ cancels an order by cancelling its lines (Отменено) and closing it.
+    const cancelled = rows.length > 0 && rows.every((row) => row['Отменено'] === true);
+    const status = text(raw['Статус']);
     return {
       data: compact({
         number: text(raw['Number']) ?? '',
@@ -42,7 +69,12 @@ export const orderResource: OnecResource = {
           }),
         ),
         totals: { amount: num(raw['СуммаДокумента']) ?? 0 },
-        status: text(raw['Статус']),
+        status: cancelled
+          ? 'cancelled'
+          : status === undefined
+            ? undefined
+            : (STATUS_FROM_ONEC[status] ?? status),
+        cancelled: cancelled || undefined,
         comment: text(raw['Комментарий']),
         deleted: raw['DeletionMark'] === true || undefined,
       }),
@@ -79,5 +111,14 @@ export const orderResource: OnecResource = {
       ),
     });
   },
-  matchBy: (body) => (body['НомерПоДаннымКлиента'] ? ['НомерПоДаннымКлиента'] : undefined),
+  matchBy: (body) =>
+    body['НомерПоДаннымКлиента']
+      ? body['Контрагент_Key']
+        ? ['Контрагент_Key', 'НомерПоДаннымКлиента']
+        : ['НомерПоДаннымКлиента']
+      : undefined,
+  onCreate: (data) => {
+    const status = NEW_ORDER_STATUS[String(data['status'] ?? '')];
+    return status ? { Статус: status } : {};
+  },
 };

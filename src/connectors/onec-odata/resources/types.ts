@@ -25,6 +25,11 @@ export interface OnecResource {
   onecFieldsOf?(owned: readonly string[], data: Record<string, unknown>): string[];
   /** 1C fields that identify an object already created by an earlier attempt. */
   matchBy?(body: Record<string, unknown>): string[] | undefined;
+  /**
+   * 1C fields set only when obmen creates the object, under the route's defaults and mapping
+   * (the status of a new order: after that it is 1C's to change).
+   */
+  onCreate?(data: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** Ref_Key is the id of every catalog and document (DOC 17.4.3). */
