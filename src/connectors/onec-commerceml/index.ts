@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Connector, ConnectorContext, ConnectorFactory } from '../../core/connector.ts';
 import { configError } from '../../core/errors.ts';
+import { pushMappingsOf } from '../../engine/route-mapping.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import {
   createExchangeServer,
@@ -43,6 +44,8 @@ export const onecCommercemlConnector: ConnectorFactory = {
       },
       async mountInbound(app, runtime: Runtime) {
         const inbox = new InboxRecorder(runtime.store, name, () => runtime.clock.now());
+        // What 1C pushes goes through the source mappings of this system, as a pull would.
+        const mappings = pushMappingsOf(runtime.sources, runtime.sourceMappings, name);
         const deps = { runtime, system: name, settings };
         server = createExchangeServer({
           encoding: settings.encoding,
@@ -63,7 +66,7 @@ export const onecCommercemlConnector: ConnectorFactory = {
             importFile: async (event) => {
               try {
                 const message = await importExchangeFile(
-                  { runtime, system: name, batchSize: settings.batchSize },
+                  { runtime, system: name, batchSize: settings.batchSize, mappings },
                   event,
                 );
                 await inbox.finished(event.path, undefined);
