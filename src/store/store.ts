@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { configError } from '../core/errors.ts';
 import { type DialectCapabilities, POSTGRES, SQLITE } from './capabilities.ts';
 import { MIGRATIONS } from './migrations/index.ts';
@@ -36,16 +35,13 @@ export interface OpenStoreOptions {
 
 export const DEFAULT_SQLITE_PATH = './data/obmen.db';
 
-// int8 (bigint) columns hold epoch milliseconds and counts, all far below 2^53.
-pg.types.setTypeParser(20, (value) => Number(value));
-
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
 }
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const url = options.url ?? DEFAULT_SQLITE_PATH;
-  const store = /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, options) : openSqlite(url);
+  const store = /^postgres(ql)?:\/\//.test(url) ? await openPostgres(url, options) : openSqlite(url);
   if (options.migrate !== false) await migrate(store);
   return store;
 }
@@ -112,7 +108,11 @@ function keepStatements(database: SQLite.Database): SqliteDatabase {
 /** Statements kept per SQLite connection (a 1000-row insert is a few hundred KB compiled). */
 const KEPT_STATEMENTS = 48;
 
-function openPostgres(url: string, options: OpenStoreOptions): Store {
+async function openPostgres(url: string, options: OpenStoreOptions): Promise<Store> {
+  // Loaded only for PostgreSQL: an embedded (SQLite) obmen does not carry the driver (~10 MB).
+  const { default: pg } = await import('pg');
+  // int8 (bigint) columns hold epoch milliseconds and counts, all far below 2^53.
+  pg.types.setTypeParser(20, (value) => Number(value));
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
