@@ -5,7 +5,7 @@ import type { Runtime } from '../../engine/runtime.ts';
 import { inSession } from '../../engine/session-scope.ts';
 import { finishSession, startSession } from '../../engine/sessions.ts';
 import { ExchangeFailure, type ImportFileEvent } from '../../exchange/commerceml/index.ts';
-import { CmlSyntaxError, parseCommerceMlInWorker } from '../../formats/commerceml/index.ts';
+import { CmlSyntaxError, parseCommerceMl, parseCommerceMlInWorker } from '../../formats/commerceml/index.ts';
 import type { SourceMapping } from '../../mapping/source.ts';
 
 /** Russian names of canonical entities, for messages to the 1C administrator. */
@@ -31,6 +31,8 @@ export interface ImportDeps {
   batchSize: number;
   /** Source mappings by entity for what this system pushes (pushMappingsOf). */
   mappings?: ReadonlyMap<string, SourceMapping>;
+  /** Parse on a worker thread (options.parseThread); in this thread otherwise. */
+  parseThread?: boolean;
 }
 
 interface Pending {
@@ -108,7 +110,8 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
   try {
     await inSession(sessionId, async () => {
       // Parsing runs on its own thread, ahead of the ingest here (two cores for a big catalog).
-      for await (const cml of parseCommerceMlInWorker(event.path, {
+      const parse = deps.parseThread === false ? parseCommerceMl : parseCommerceMlInWorker;
+      for await (const cml of parse(event.path, {
         signal: event.signal,
         fileLabel: event.filename,
         rawFor: deps.mappings?.keys() ?? [],

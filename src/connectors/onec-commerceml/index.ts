@@ -66,7 +66,13 @@ export const onecCommercemlConnector: ConnectorFactory = {
             importFile: async (event) => {
               try {
                 const message = await importExchangeFile(
-                  { runtime, system: name, batchSize: settings.batchSize, mappings },
+                  {
+                    runtime,
+                    system: name,
+                    batchSize: settings.batchSize,
+                    mappings,
+                    parseThread: settings.parseThread,
+                  },
                   event,
                 );
                 await inbox.finished(event.path, undefined);
