@@ -70,6 +70,7 @@ export async function startObmenProcess(options: {
   password: string;
   zip: boolean;
   importStepSeconds: number;
+  parseThread: boolean;
   nodeFlags: string[];
   /** Another checkout of obmen to run (a "before" build); default: this one. */
   repo?: string;
@@ -92,6 +93,7 @@ export async function startObmenProcess(options: {
       `      dataDir: ${JSON.stringify(join(options.dir, 'exchange'))}`,
       `      zip: ${options.zip}`,
       `      importStepSeconds: ${options.importStepSeconds}`,
+      ...(options.parseThread ? [] : ['      parseThread: false']),
       '',
     ].join('\n'),
   );

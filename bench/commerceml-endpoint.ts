@@ -7,7 +7,8 @@
  * inside the measured process.
  *
  *   node --import tsx bench/commerceml-endpoint.ts [--goods N] [--properties N] [--zip]
- *        [--build tsx|compiled] [--node-flags "..."] [--step S] [--name suffix] [--obmen-dir DIR]
+ *        [--build tsx|compiled] [--node-flags "..."] [--parse-thread false] [--step S]
+ *        [--name suffix] [--obmen-dir DIR]
  *
  * --build tsx (default) starts bin/obmen.mjs as users do; compiled runs the same code bundled
  * by esbuild (no TypeScript compiled at run time). --node-flags go to obmen's node, e.g.
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     name: { type: 'string' },
     'obmen-dir': { type: 'string' },
+    'parse-thread': { type: 'string', default: 'true' },
   },
 });
 
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
     password: PASSWORD,
     zip: values.zip,
     importStepSeconds: Number(values.step),
+    parseThread: values['parse-thread'] !== 'false',
     nodeFlags,
     ...(values['obmen-dir'] ? { repo: values['obmen-dir'] } : {}),
   });
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
     obmenBuild: build,
     obmenNodeFlags: nodeFlags.join(' ') || 'none',
     importStepSeconds: Number(values.step),
+    parseThread: values['parse-thread'] !== 'false',
     ...(marks['zipped'] ? { zipSeconds: seconds(start, marks['zipped']) } : {}),
     uploadSeconds: seconds(uploadFrom, uploaded),
     importSeconds: seconds(uploaded, imported),
