@@ -56,6 +56,12 @@ function openSqlite(url: string): Store {
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
   // last transactions), which is the trade-off SQLite recommends for WAL.
   database.pragma('synchronous = NORMAL');
+  // A checkpoint (WAL → database file, with two fsyncs) runs once the WAL passes this many
+  // pages. SQLite's 1000 (4 MB) is less than one 1000-object ingest chunk of a big catalog, so
+  // every commit checkpointed, and index pages changed by consecutive commits were copied again
+  // each time. 16384 (64 MB): a 500,000-goods 1C import wrote 17% fewer bytes, read 30% fewer
+  // and took 9% less CPU (bench/README.md); the longest commit grew from 0.23 to 0.30 s.
+  database.pragma('wal_autocheckpoint = 16384');
   // SQLite's own lower() folds ASCII only; Russian text must be searchable case-insensitively too.
   database.function('lower', { deterministic: true }, (text: unknown) =>
     text == null ? null : String(text).toLowerCase(),
