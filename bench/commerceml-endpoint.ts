@@ -1,233 +1,245 @@
 /**
- * CommerceML endpoint benchmark: a generated import.xml (default 500,000 goods with
- * properties, > 1 GB) goes through obmen's `/bitrix/admin/1c_exchange.php` over HTTP, driven
- * by the 1C exchange emulator exactly as 1C does (checkauth → init → file chunks → import
- * until success). obmen runs in its own child process on a fresh SQLite file, so the peak RSS
- * measured is obmen's alone.
+ * CommerceML endpoint benchmark: a generated import.xml (default 500,000 goods with properties,
+ * > 1 GB) goes through obmen's `/bitrix/admin/1c_exchange.php` over HTTP, driven by the 1C
+ * exchange emulator exactly as 1C does (checkauth → init → file chunks → import until success).
+ * obmen is the real `obmen start` in its own process on a fresh SQLite file; this process is
+ * only 1C. obmen's memory and CPU are read from /proc (Linux), so nothing of the benchmark runs
+ * inside the measured process.
  *
- *   node --import tsx bench/commerceml-endpoint.ts [--goods N] [--properties N] [--zip] [--step S] [--heap MB]
+ *   node --import tsx bench/commerceml-endpoint.ts [--goods N] [--properties N] [--zip]
+ *        [--build tsx|compiled] [--node-flags "..."] [--parse-thread false] [--step S]
+ *        [--name suffix] [--obmen-dir DIR]
  *
- * Writes bench/results/commerceml-endpoint.json (with --heap: commerceml-endpoint-heap<MB>.json).
- * `--heap` starts obmen with --max-old-space-size: V8 otherwise lets garbage pile up to hundreds
- * of MB between major collections on a machine with free memory, which is RSS but not a leak.
+ * --build tsx (default) starts bin/obmen.mjs as users do; compiled runs the same code bundled
+ * by esbuild (no TypeScript compiled at run time). --node-flags go to obmen's node, e.g.
+ * "--max-old-space-size=128" or "--cpu-prof --cpu-prof-dir=/tmp/prof". --obmen-dir runs another
+ * checkout of obmen (e.g. `git worktree add` of an older commit, for a "before" figure).
+ * Writes bench/results/commerceml-endpoint[-suffix].json.
  */
-import { execSync, fork } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { runCatalogExchange } from '../emulators/onec-exchange/index.ts';
 import { ExchangeClient } from '../src/exchange/commerceml/index.ts';
 import { generateCatalog } from '../src/formats/commerceml/index.ts';
+import { type ObmenBuild, type ProcessProbe, startObmenProcess } from './commerceml-endpoint-obmen.ts';
 
 const LOGIN = 'bench';
 const PASSWORD = 'bench-password';
 const TARGETS = { mbPerSecond: 30, peakRssMb: 256 };
+const MB = 1024 * 1024;
 
-interface ServerReport {
-  /** RSS once obmen listens, before the exchange: what the code and libraries cost at rest. */
-  idleRssBytes: number;
-  maxRssBytes: number;
-  sampledPeakBytes: number;
-  cpuSeconds: number;
-  records: Record<string, number>;
-}
-
-async function serve(dir: string, zip: boolean, stepSeconds: number): Promise<void> {
-  const { startProcessSampler } = await import('./rss.ts');
-  const sampler = startProcessSampler();
-  const { buildApi } = await import('../src/api/server.ts');
-  const { configSchema } = await import('../src/config/schema.ts');
-  const { onecCommercemlConnector } = await import('../src/connectors/onec-commerceml/index.ts');
-  const { registerConnector } = await import('../src/connectors/registry.ts');
-  const { createRuntime } = await import('../src/engine/runtime.ts');
-  const { openStore } = await import('../src/store/store.ts');
-  registerConnector(onecCommercemlConnector);
-  const store = await openStore({ url: join(dir, 'obmen.db') });
-  const config = configSchema.parse({
-    systems: {
-      erp: {
-        kind: 'onec-commerceml',
-        credentials: { login: LOGIN, password: PASSWORD },
-        options: { dataDir: join(dir, 'exchange'), zip, importStepSeconds: stepSeconds },
-      },
-    },
-  });
-  const runtime = createRuntime({ config, store, owner: 'bench-api' });
-  const app = await buildApi({ store, config, logger: false });
-  for (const connector of runtime.connectors.values()) await connector.mountInbound?.(app, runtime);
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const idleRssBytes = process.memoryUsage.rss();
-  process.send?.({ url });
-  process.on('message', async (message: { report?: boolean }) => {
-    if (!message.report) return;
-    const rows = await store.db
-      .selectFrom('records')
-      .select(['entity', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('entity')
-      .execute();
-    const usage = process.resourceUsage();
-    const sampled = await sampler.stop();
-    const report: ServerReport = {
-      idleRssBytes,
-      maxRssBytes: usage.maxRSS * 1024,
-      sampledPeakBytes: sampled.sampledPeakBytes,
-      cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
-      records: Object.fromEntries(rows.map((r) => [r.entity, Number(r.n)])),
-    };
-    process.send?.({ report }, () => {
-      void app.close().then(() => runtime.close().then(() => store.close().then(() => process.exit(0))));
-    });
-  });
-}
+const { values } = parseArgs({
+  options: {
+    goods: { type: 'string', default: '500000' },
+    properties: { type: 'string', default: '4' },
+    seed: { type: 'string', default: '1' },
+    zip: { type: 'boolean', default: false },
+    step: { type: 'string', default: '20' },
+    build: { type: 'string', default: 'tsx' },
+    'node-flags': { type: 'string', default: '' },
+    name: { type: 'string' },
+    'obmen-dir': { type: 'string' },
+    'parse-thread': { type: 'string', default: 'true' },
+  },
+});
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      serve: { type: 'string' },
-      goods: { type: 'string', default: '500000' },
-      properties: { type: 'string', default: '4' },
-      seed: { type: 'string', default: '1' },
-      zip: { type: 'boolean', default: false },
-      step: { type: 'string', default: '20' },
-      'zip-serve': { type: 'boolean', default: false },
-      heap: { type: 'string' },
-    },
-  });
-  if (values.serve) {
-    await serve(values.serve, values['zip-serve'], Number(values.step));
-    return;
-  }
   const goods = Number(values.goods);
   const properties = Number(values.properties);
-  const seed = Number(values.seed);
-
-  // The generated file is kept between runs (same options → same bytes).
-  const cache = join(tmpdir(), `obmen-bench-cml-${goods}-${properties}-${seed}`);
-  const importPath = join(cache, 'import.xml');
-  const doneMarker = join(cache, 'complete');
-  let generateSeconds = 0;
-  if (!existsSync(doneMarker)) {
-    mkdirSync(cache, { recursive: true });
-    const started = performance.now();
-    const out = createWriteStream(importPath);
-    await generateCatalog({ goods, propertiesPerGood: properties, seed }, out);
-    out.end();
-    await finished(out);
-    writeFileSync(doneMarker, '');
-    generateSeconds = (performance.now() - started) / 1000;
-  }
+  const build = values.build as ObmenBuild;
+  if (build !== 'tsx' && build !== 'compiled') throw new Error('--build: use tsx or compiled');
+  const nodeFlags = values['node-flags'].split(' ').filter(Boolean);
+  const { path: importPath, generateSeconds } = await catalogFile(goods, properties, Number(values.seed));
   const bytes = statSync(importPath).size;
   console.log(`import.xml: ${(bytes / 1e6).toFixed(1)} MB, ${goods} goods × ${properties} properties`);
 
-  const work = join(tmpdir(), `obmen-bench-cml-run-${process.pid}`);
-  mkdirSync(work, { recursive: true });
-  const child = fork(
-    fileURLToPath(import.meta.url),
-    ['--serve', work, '--step', values.step, ...(values.zip ? ['--zip-serve'] : [])],
-    {
-      execArgv: ['--import', 'tsx', ...(values.heap ? [`--max-old-space-size=${values.heap}`] : [])],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m: { url: string }) => resolve(m.url));
-    child.once('exit', (code) => reject(new Error(`obmen child exited with ${code}`)));
+  const dir = await mkdtemp(join(tmpdir(), 'obmen-bench-cml-run-'));
+  const loadBefore = readLoad();
+  const obmen = await startObmenProcess({
+    dir,
+    build,
+    login: LOGIN,
+    password: PASSWORD,
+    zip: values.zip,
+    importStepSeconds: Number(values.step),
+    parseThread: values['parse-thread'] !== 'false',
+    nodeFlags,
+    ...(values['obmen-dir'] ? { repo: values['obmen-dir'] } : {}),
   });
+  // Settle, then take obmen at rest: what the code and libraries cost before any data.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const idle = obmen.probe();
+  obmen.takeSampledPeak();
+
   const client = new ExchangeClient({
-    url: `${url}/bitrix/admin/1c_exchange.php`,
+    url: `${obmen.base}/bitrix/admin/1c_exchange.php`,
     login: LOGIN,
     password: PASSWORD,
   });
-  let uploadDone = 0;
+  const marks: Record<string, { at: number; probe: ProcessProbe; sampledPeak: number }> = {};
+  const mark = (name: string) => {
+    marks[name] = { at: performance.now(), probe: obmen.probe(), sampledPeak: obmen.takeSampledPeak() };
+  };
+  const clientCpu0 = process.cpuUsage();
   let lastLog = 0;
-  const started = performance.now();
+  mark('start');
   const result = await runCatalogExchange({
     client,
     files: [{ name: 'import.xml', path: importPath }],
     zip: values.zip ? 'auto' : 'never',
     onProgress: (text) => {
-      if (text.startsWith('uploaded')) uploadDone = performance.now();
+      if (text.startsWith('archive')) mark('zipped');
+      if (text.startsWith('uploaded')) mark('uploaded');
       const now = performance.now();
       if (now - lastLog > 10_000 || !text.startsWith('progress')) {
         lastLog = now;
-        console.log(`${((now - started) / 1000).toFixed(0)} s  ${text}`);
+        console.log(`${((now - marks['start']!.at) / 1000).toFixed(0)} s  ${text}`);
       }
     },
   });
-  const totalSeconds = (performance.now() - started) / 1000;
-  const uploadSeconds = (uploadDone - started) / 1000;
-  const report = await new Promise<ServerReport>((resolve) => {
-    child.on('message', (m: { report?: ServerReport }) => {
-      if (m.report) resolve(m.report);
-    });
-    child.send({ report: true });
-  });
-  await rm(work, { recursive: true, force: true });
+  mark('imported');
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const loadAfter = readLoad();
+  const exitCode = await obmen.stop();
+  const records = countRecords(join(dir, 'obmen.db'));
+  await rm(dir, { recursive: true, force: true });
 
-  const mb = bytes / 1024 / 1024;
-  const products = report.records['product'] ?? 0;
+  const start = marks['start']!;
+  const uploadFrom = marks['zipped'] ?? start;
+  const uploaded = marks['uploaded']!;
+  const imported = marks['imported']!;
+  const seconds = (from: { at: number }, to: { at: number }) => Number(((to.at - from.at) / 1000).toFixed(2));
+  const cpu = (from: { probe: ProcessProbe }, to: { probe: ProcessProbe }) => ({
+    user: Number((to.probe.userSeconds - from.probe.userSeconds).toFixed(2)),
+    system: Number((to.probe.systemSeconds - from.probe.systemSeconds).toFixed(2)),
+  });
+  const mbOf = (n: number) => Number((n / MB).toFixed(1));
+  const totalSeconds = seconds(start, imported);
+  const products = records['product'] ?? 0;
+  if (products !== goods) throw new Error(`expected ${goods} products in obmen, found ${products}`);
+  const peakRssBytes = Math.max(imported.probe.peakRssBytes, uploaded.sampledPeak, imported.sampledPeak);
   const figures = {
     bytes,
-    megabytes: Number(mb.toFixed(1)),
+    megabytes: mbOf(bytes),
     goods,
     propertiesPerGood: properties,
     zip: values.zip,
-    obmenNodeFlags: values.heap ? `--max-old-space-size=${values.heap}` : 'none',
+    obmenBuild: build,
+    obmenNodeFlags: nodeFlags.join(' ') || 'none',
     importStepSeconds: Number(values.step),
-    uploadSeconds: Number(uploadSeconds.toFixed(2)),
-    importSeconds: Number((totalSeconds - uploadSeconds).toFixed(2)),
-    totalSeconds: Number(totalSeconds.toFixed(2)),
-    mbPerSecond: Number((mb / totalSeconds).toFixed(2)),
+    parseThread: values['parse-thread'] !== 'false',
+    ...(marks['zipped'] ? { zipSeconds: seconds(start, marks['zipped']) } : {}),
+    uploadSeconds: seconds(uploadFrom, uploaded),
+    importSeconds: seconds(uploaded, imported),
+    totalSeconds,
+    mbPerSecond: Number((bytes / MB / totalSeconds).toFixed(2)),
     goodsPerSecond: Math.round(products / totalSeconds),
     importCalls: result.importCalls,
     requests: result.requests,
-    obmenCpuSeconds: Number(report.cpuSeconds.toFixed(2)),
-    idleRssMb: Number((report.idleRssBytes / 1024 / 1024).toFixed(1)),
-    peakRssMb: Number((Math.max(report.maxRssBytes, report.sampledPeakBytes) / 1024 / 1024).toFixed(1)),
-    records: report.records,
+    obmen: {
+      idleRssMb: mbOf(idle.rssBytes),
+      uploadPeakRssMb: mbOf(uploaded.sampledPeak),
+      importPeakRssMb: mbOf(imported.sampledPeak),
+      peakRssMb: mbOf(peakRssBytes),
+      threads: imported.probe.threads,
+      cpuSeconds: {
+        startup: Number((idle.userSeconds + idle.systemSeconds).toFixed(2)),
+        upload: cpu(start, uploaded),
+        import: cpu(uploaded, imported),
+        total: Number(
+          (
+            imported.probe.userSeconds +
+            imported.probe.systemSeconds -
+            start.probe.userSeconds -
+            start.probe.systemSeconds
+          ).toFixed(2),
+        ),
+      },
+      exitCode,
+    },
+    clientCpuSeconds: Number(((clientCpu.user + clientCpu.system) / 1e6).toFixed(2)),
+    records,
   };
-  if (products !== goods) throw new Error(`expected ${goods} products in obmen, found ${products}`);
   const output = {
     node: process.version,
     date: new Date().toISOString(),
     cores: cpus().length,
     cpu: cpus()[0]?.model ?? 'unknown',
-    commit: gitCommit(),
-    load: readLoad(),
-    generateSeconds: Number(generateSeconds.toFixed(1)),
+    commit: gitCommit(values['obmen-dir']),
+    load: { before: loadBefore, after: loadAfter },
+    generateSeconds,
     targets: TARGETS,
     pass: {
       mbPerSecond: figures.mbPerSecond >= TARGETS.mbPerSecond,
-      peakRss: figures.peakRssMb <= TARGETS.peakRssMb,
+      peakRss: figures.obmen.peakRssMb <= TARGETS.peakRssMb,
     },
     ...figures,
   };
   const resultsDir = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const resultName = values.heap ? `commerceml-endpoint-heap${values.heap}.json` : 'commerceml-endpoint.json';
-  writeFileSync(join(resultsDir, resultName), `${JSON.stringify(output, null, 2)}\n`);
+  const name = values.name ? `commerceml-endpoint-${values.name}.json` : 'commerceml-endpoint.json';
+  writeFileSync(join(resultsDir, name), `${JSON.stringify(output, null, 2)}\n`);
   console.table({
     'MB/s': figures.mbPerSecond,
     'goods/s': figures.goodsPerSecond,
-    'peak RSS MB (obmen)': figures.peakRssMb,
     'upload s': figures.uploadSeconds,
     'import s': figures.importSeconds,
-    'import calls': figures.importCalls,
+    'obmen CPU s (upload + import)': figures.obmen.cpuSeconds.total,
+    'obmen idle RSS MB': figures.obmen.idleRssMb,
+    'obmen peak RSS MB': figures.obmen.peakRssMb,
+    load: `${loadBefore} → ${loadAfter}`,
   });
+  console.log(`written: bench/results/${name}`);
 }
 
-function gitCommit(): string {
+/** The generated file is kept between runs (same options → same bytes). */
+async function catalogFile(
+  goods: number,
+  properties: number,
+  seed: number,
+): Promise<{ path: string; generateSeconds: number }> {
+  const cache = join(tmpdir(), `obmen-bench-cml-${goods}-${properties}-${seed}`);
+  const path = join(cache, 'import.xml');
+  const doneMarker = join(cache, 'complete');
+  if (existsSync(doneMarker)) return { path, generateSeconds: 0 };
+  mkdirSync(cache, { recursive: true });
+  const started = performance.now();
+  const out = createWriteStream(path);
+  await generateCatalog({ goods, propertiesPerGood: properties, seed }, out);
+  out.end();
+  await finished(out);
+  writeFileSync(doneMarker, '');
+  return { path, generateSeconds: Number(((performance.now() - started) / 1000).toFixed(1)) };
+}
+
+function countRecords(path: string): Record<string, number> {
+  const db = new Database(path, { readonly: true });
   try {
-    const head = execSync('git rev-parse --short=12 HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+    const rows = db.prepare('select entity, count(*) as n from records group by entity').all() as Array<{
+      entity: string;
+      n: number;
+    }>;
+    return Object.fromEntries(rows.map((r) => [r.entity, r.n]));
+  } finally {
+    db.close();
+  }
+}
+
+function gitCommit(dir?: string): string {
+  const git = (command: string) =>
+    execSync(`git ${command}`, { stdio: ['ignore', 'pipe', 'ignore'], ...(dir ? { cwd: dir } : {}) })
       .toString()
       .trim();
-    const dirty = execSync('git status --porcelain', { stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim();
+  try {
+    const head = git('rev-parse --short=12 HEAD');
+    const dirty = git('status --porcelain');
     return dirty ? `${head}+dirty` : head;
   } catch {
     return 'unknown';
@@ -236,7 +248,7 @@ function gitCommit(): string {
 
 function readLoad(): string {
   try {
-    return readFileSync('/proc/loadavg', 'utf8').trim();
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   } catch {
     return 'unknown';
   }

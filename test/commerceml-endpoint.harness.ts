@@ -31,6 +31,7 @@ export async function startObmen(
   options: Record<string, unknown> = {},
   extra: {
     routes?: unknown[];
+    sources?: unknown[];
     systems?: Record<string, unknown>;
     dir?: string;
     keepDir?: boolean;
@@ -55,6 +56,7 @@ export async function startObmen(
       ...(extra.systems ?? {}),
     },
     routes: extra.routes ?? [],
+    sources: extra.sources ?? [],
   });
   const runtime = createRuntime({ config, store, owner: 'test-api' });
   if (extra.matching !== undefined) runtime.ingest.matching = extra.matching;

@@ -2,6 +2,7 @@ import { holdsRoutes } from '../api/routes/holds.ts';
 import { buildApi } from '../api/server.ts';
 import { dashboardRoutes } from '../api/static.ts';
 import type { SecretBox } from '../core/secrets.ts';
+import { isPulledSource } from '../engine/pull.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { createScheduler } from '../engine/scheduler.ts';
 import { runWorker } from '../engine/worker.ts';
@@ -54,7 +55,13 @@ export async function startHub(
       stops.push(() => app.close());
     }
     if (options.roles.has('scheduler')) {
-      const scheduler = createScheduler({ store, config, owner: runtime.owner, logger: log });
+      const scheduler = createScheduler({
+        store,
+        config,
+        owner: runtime.owner,
+        logger: log,
+        isPulled: (source) => isPulledSource(runtime, source),
+      });
       scheduler.start();
       stops.push(() => scheduler.stop());
       const holds = holdsFromStore(store);

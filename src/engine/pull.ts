@@ -1,3 +1,4 @@
+import type { SourceConfig } from '../config/schema.ts';
 import { configError } from '../core/errors.ts';
 import { readWithAuthRefresh } from './auth-refresh.ts';
 import { ingest, loadCursor } from './ingest.ts';
@@ -24,6 +25,14 @@ export interface PullStats {
 }
 
 /**
+ * Whether a source is read on its schedule: not when its system pushes its data to obmen (1C's
+ * exchange; the connector has no reader), where the source only maps what arrives.
+ */
+export function isPulledSource(runtime: Pick<Runtime, 'connectors'>, source: SourceConfig): boolean {
+  return runtime.connectors.get(source.system)?.read !== undefined;
+}
+
+/**
  * Reads one source into the hub as an exchange session. The cursor is saved with each batch's
  * ingest, in the same transaction, so a crash resumes after the last stored batch and never
  * skips one. Invalid items are reported in the session, the rest of the batch goes on.
@@ -40,8 +49,13 @@ export async function runPull(
     );
   }
   const connector = runtime.connectors.get(source.system);
-  if (!connector?.read)
-    throw configError(`system ${source.system} cannot be read from (its connector has no reader)`);
+  if (!connector?.read) {
+    throw configError(
+      connector?.passive
+        ? `source ${source.name}: system ${source.system} pushes its data to obmen and is never read; the source only maps what it pushes`
+        : `system ${source.system} cannot be read from (its connector has no reader)`,
+    );
+  }
   const stats: PullStats = {
     read: 0,
     created: 0,

@@ -201,6 +201,35 @@ export async function mapSourceItems(
 }
 
 /**
+ * The source mappings for what a system pushes into obmen (1C's exchange sends its catalog and
+ * its documents; obmen reads nothing on a schedule): the `sources[]` entry naming that system
+ * and entity holds the mapping, exactly as for a pull, and mapSourceItems applies it. By
+ * entity; entities without such a source come in as the connector converts them. Two sources
+ * of one system and entity would disagree about the same pushed objects: a config error.
+ */
+export function pushMappingsOf(
+  sources: readonly SourceConfig[],
+  mappings: ReadonlyMap<string, SourceMapping>,
+  system: string,
+): Map<string, SourceMapping> {
+  const byEntity = new Map<string, SourceMapping>();
+  const named = new Map<string, string>();
+  for (const source of sources) {
+    if (source.system !== system) continue;
+    const other = named.get(source.entity);
+    if (other !== undefined) {
+      throw configError(
+        `sources ${other} and ${source.name} both describe the ${source.entity} objects system ${system} pushes to obmen; keep one source per entity for it`,
+      );
+    }
+    named.set(source.entity, source.name);
+    const mapping = mappings.get(source.name);
+    if (mapping) byEntity.set(source.entity, mapping);
+  }
+  return byEntity;
+}
+
+/**
  * Resolves a missing-value hold ("the value was added to the target's directory") and puts its
  * parked delivery back in the queue, so the next drain of the route sends it. What the CLI's
  * `holds resolve --retry` and the API should call for a missing_value hold.

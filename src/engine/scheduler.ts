@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ObmenConfig, RouteConfig } from '../config/schema.ts';
+import type { ObmenConfig, RouteConfig, SourceConfig } from '../config/schema.ts';
 import { nextRun, parseSchedule, type Schedule } from '../config/units.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { configError } from '../core/errors.ts';
@@ -31,6 +31,12 @@ export interface SchedulerOptions {
   tickMs?: number;
   onTick?: () => void;
   logger?: Logger;
+  /**
+   * Whether a source is read on its schedule. A source of a system that pushes its data (1C's
+   * exchange: the connector has no reader) only holds the mapping for what arrives, and is
+   * never pulled. Default: every source is.
+   */
+  isPulled?: (source: SourceConfig) => boolean;
 }
 
 export interface Scheduler {
@@ -57,7 +63,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const { store, config } = options;
   const clock = options.clock ?? systemClock;
   const tickMs = options.tickMs ?? 1000;
-  const timed = collectSchedules(config);
+  const timed = collectSchedules(config, options.isPulled ?? (() => true));
   let running: { stop: AbortController; done: Promise<void> } | undefined;
 
   async function tick(): Promise<void> {
@@ -112,9 +118,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 }
 
-function collectSchedules(config: ObmenConfig): Timed[] {
+function collectSchedules(config: ObmenConfig, isPulled: (source: SourceConfig) => boolean): Timed[] {
   const timed: Timed[] = [];
   for (const source of config.sources) {
+    if (!isPulled(source)) continue;
     const schedule = parseOrThrow(source.schedule, `sources.${source.name}.schedule`);
     if (schedule.kind === 'on-change') continue;
     timed.push({

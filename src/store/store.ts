@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { configError } from '../core/errors.ts';
 import { type DialectCapabilities, POSTGRES, SQLITE } from './capabilities.ts';
 import { MIGRATIONS } from './migrations/index.ts';
@@ -36,16 +35,13 @@ export interface OpenStoreOptions {
 
 export const DEFAULT_SQLITE_PATH = './data/obmen.db';
 
-// int8 (bigint) columns hold epoch milliseconds and counts, all far below 2^53.
-pg.types.setTypeParser(20, (value) => Number(value));
-
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
 }
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const url = options.url ?? DEFAULT_SQLITE_PATH;
-  const store = /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, options) : openSqlite(url);
+  const store = /^postgres(ql)?:\/\//.test(url) ? await openPostgres(url, options) : openSqlite(url);
   if (options.migrate !== false) await migrate(store);
   return store;
 }
@@ -60,6 +56,12 @@ function openSqlite(url: string): Store {
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
   // last transactions), which is the trade-off SQLite recommends for WAL.
   database.pragma('synchronous = NORMAL');
+  // A checkpoint (WAL → database file, with two fsyncs) runs once the WAL passes this many
+  // pages. SQLite's 1000 (4 MB) is less than one 1000-object ingest chunk of a big catalog, so
+  // every commit checkpointed, and index pages changed by consecutive commits were copied again
+  // each time. 16384 (64 MB): a 500,000-goods 1C import wrote 17% fewer bytes, read 30% fewer
+  // and took 9% less CPU (bench/README.md); the longest commit grew from 0.23 to 0.30 s.
+  database.pragma('wal_autocheckpoint = 16384');
   // SQLite's own lower() folds ASCII only; Russian text must be searchable case-insensitively too.
   database.function('lower', { deterministic: true }, (text: unknown) =>
     text == null ? null : String(text).toLowerCase(),
@@ -112,7 +114,11 @@ function keepStatements(database: SQLite.Database): SqliteDatabase {
 /** Statements kept per SQLite connection (a 1000-row insert is a few hundred KB compiled). */
 const KEPT_STATEMENTS = 48;
 
-function openPostgres(url: string, options: OpenStoreOptions): Store {
+async function openPostgres(url: string, options: OpenStoreOptions): Promise<Store> {
+  // Loaded only for PostgreSQL: an embedded (SQLite) obmen does not carry the driver (~10 MB).
+  const { default: pg } = await import('pg');
+  // int8 (bigint) columns hold epoch milliseconds and counts, all far below 2^53.
+  pg.types.setTypeParser(20, (value) => Number(value));
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,

@@ -1,10 +1,17 @@
 import type { SourceItem } from '../../core/connector.ts';
 import { ingest } from '../../engine/ingest.ts';
+import { mapSourceItems } from '../../engine/route-mapping.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { inSession } from '../../engine/session-scope.ts';
 import { finishSession, startSession } from '../../engine/sessions.ts';
 import { ExchangeFailure, type ImportFileEvent } from '../../exchange/commerceml/index.ts';
-import { type CmlEvent, CmlSyntaxError, parseCommerceMl } from '../../formats/commerceml/index.ts';
+import {
+  type CmlEvent,
+  CmlSyntaxError,
+  parseCommerceMl,
+  parseCommerceMlInWorker,
+} from '../../formats/commerceml/index.ts';
+import type { SourceMapping } from '../../mapping/source.ts';
 
 /** Russian names of canonical entities, for messages to the 1C administrator. */
 const ENTITY_RU: Record<string, string> = {
@@ -27,6 +34,10 @@ export interface ImportDeps {
   runtime: Runtime;
   system: string;
   batchSize: number;
+  /** Source mappings by entity for what this system pushes (pushMappingsOf). */
+  mappings?: ReadonlyMap<string, SourceMapping>;
+  /** Parse on a worker thread (options.parseThread); in this thread otherwise. */
+  parseThread?: boolean;
   /** Told what the file holds, for `mode=deactivate` (deactivate.ts). */
   observe?: ImportObserver;
 }
@@ -66,6 +77,7 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
     matched: 0,
     held: 0,
     invalid: 0,
+    filtered: 0,
   };
   const errors: string[] = [];
   let errorCount = 0;
@@ -80,7 +92,21 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
     const batch = pending.get(entity);
     if (!batch || batch.items.length === 0) return;
     pending.delete(entity);
-    const result = await ingest(runtime.ingest, { system, entity, items: batch.items });
+    let items = batch.items;
+    const where = (externalId: string) => {
+      const line = batch.lines.get(externalId);
+      return `${event.filename}${line ? `, строка ${line}` : ''}, ${ENTITY_RU[entity] ?? entity} ${externalId || '(без Ид)'}`;
+    };
+    // The source mapping for this entity, the same one a pull would apply (sources[].mapping).
+    const mapping = deps.mappings?.get(entity);
+    if (mapping) {
+      const mapped = await mapSourceItems(mapping, items);
+      items = mapped.items;
+      counts['filtered']! += mapped.skipped;
+      counts['invalid']! += mapped.invalid.length;
+      for (const bad of mapped.invalid) recordError(`${where(bad.externalId)}: ${bad.message}`);
+    }
+    const result = await ingest(runtime.ingest, { system, entity, items });
     counts['created']! += result.created;
     counts['updated']! += result.updated;
     counts['unchanged']! += result.unchanged;
@@ -89,12 +115,7 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
     // Matching rules linked new objects to existing records, or held possible duplicates for a person.
     counts['matched']! += result.matched ?? 0;
     counts['held']! += result.held?.length ?? 0;
-    for (const bad of result.invalid) {
-      const line = batch.lines.get(bad.externalId);
-      recordError(
-        `${event.filename}${line ? `, строка ${line}` : ''}, ${ENTITY_RU[entity] ?? entity} ${bad.externalId || '(без Ид)'}: ${bad.message}`,
-      );
-    }
+    for (const bad of result.invalid) recordError(`${where(bad.externalId)}: ${bad.message}`);
   };
 
   const report = () =>
@@ -104,9 +125,12 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
 
   try {
     await inSession(sessionId, async () => {
-      for await (const cml of parseCommerceMl(event.path, {
+      // Parsing runs on its own thread, ahead of the ingest here (two cores for a big catalog).
+      const parse = deps.parseThread === false ? parseCommerceMl : parseCommerceMlInWorker;
+      for await (const cml of parse(event.path, {
         signal: event.signal,
         fileLabel: event.filename,
+        rawFor: deps.mappings?.keys() ?? [],
       })) {
         if (cml.kind === 'package') deps.observe?.package(cml);
         if (cml.kind === 'item') {
@@ -186,6 +210,7 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
   const written = counts['created']! + counts['updated']!;
   return (
     `Импорт ${event.filename} завершён: объектов ${counts['read']}, записано ${written}, без изменений ${counts['unchanged']}` +
+    (counts['filtered']! > 0 ? `, отброшено фильтром источника ${counts['filtered']}` : '') +
     (counts['matched']! > 0 ? `, сопоставлено с существующими ${counts['matched']}` : '') +
     (counts['held']! > 0 ? `, отложено как возможные дубли ${counts['held']} (решение в obmen)` : '') +
     (errorCount > 0

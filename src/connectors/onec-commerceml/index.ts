@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Connector, ConnectorContext, ConnectorFactory } from '../../core/connector.ts';
 import { configError } from '../../core/errors.ts';
+import { pushMappingsOf } from '../../engine/route-mapping.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import {
   createExchangeServer,
@@ -44,6 +45,8 @@ export const onecCommercemlConnector: ConnectorFactory = {
       },
       async mountInbound(app, runtime: Runtime) {
         const inbox = new InboxRecorder(runtime.store, name, () => runtime.clock.now());
+        // What 1C pushes goes through the source mappings of this system, as a pull would.
+        const mappings = pushMappingsOf(runtime.sources, runtime.sourceMappings, name);
         const deps = { runtime, system: name, settings };
         server = createExchangeServer({
           encoding: settings.encoding,
@@ -68,7 +71,14 @@ export const onecCommercemlConnector: ConnectorFactory = {
                     ? new ImportTracker(catalogExchangeDir(settings), event.filename, runtime.clock.now())
                     : undefined;
                 const message = await importExchangeFile(
-                  { runtime, system: name, batchSize: settings.batchSize, ...(observe ? { observe } : {}) },
+                  {
+                    runtime,
+                    system: name,
+                    batchSize: settings.batchSize,
+                    mappings,
+                    parseThread: settings.parseThread,
+                    ...(observe ? { observe } : {}),
+                  },
                   event,
                 );
                 await inbox.finished(event.path, undefined);

@@ -71,8 +71,14 @@ export const onecCommercemlOptionsSchema = z
       .int()
       .min(1)
       .max(10_000)
-      .default(500)
-      .meta({ description: 'Items per ingest batch' }),
+      // The engine writes at most 1000 objects per transaction: a batch of that size is one
+      // commit, half the commits (and WAL page writes) of 500 on a big catalog.
+      .default(1000)
+      .meta({ description: 'Items per ingest batch (one transaction per 1000)' }),
+    parseThread: z.boolean().default(true).meta({
+      description:
+        'Parse received files on a worker thread while the import writes (faster on 2+ cores; false saves ~30 MB of RSS)',
+    }),
     missingAfterFullImport: z
       .enum(['deactivate', 'keep'])
       .default('deactivate')

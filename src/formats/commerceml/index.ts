@@ -7,6 +7,7 @@ export {
   generatedId,
   generateOffers,
 } from './generate.ts';
+export { type ParseInWorkerOptions, parseCommerceMlInWorker } from './parse-in-worker.ts';
 export { parseCommerceMl } from './parser.ts';
 export type {
   CanonicalOrderForCml,

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { createHttpClient } from '../../http/client.ts';
 import type { HttpClient } from '../../http/types.ts';
 import type { AlertsConfig, ChannelName, Notification } from './types.ts';
@@ -11,21 +11,27 @@ export interface Channel {
 }
 
 function emailChannel(cfg: NonNullable<AlertsConfig['channels']['email']>): Channel {
-  const transport = nodemailer.createTransport({
-    host: cfg.host,
-    port: cfg.port,
-    secure: cfg.secure,
-    ...(cfg.user ? { auth: { user: cfg.user, pass: cfg.password ?? '' } } : {}),
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 30_000,
-  });
+  // nodemailer is loaded with the first e-mail: a hub without alerts by mail never carries it.
+  let transport: Promise<Transporter> | undefined;
+  const open = () =>
+    import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        host: cfg.host,
+        port: cfg.port,
+        secure: cfg.secure,
+        ...(cfg.user ? { auth: { user: cfg.user, pass: cfg.password ?? '' } } : {}),
+        connectionTimeout: 15_000,
+        greetingTimeout: 15_000,
+        socketTimeout: 30_000,
+      }),
+    );
   return {
     name: 'email',
     async send(n) {
-      await transport.sendMail({ from: cfg.from, to: cfg.to, subject: n.subject, text: n.text });
+      transport ??= open();
+      await (await transport).sendMail({ from: cfg.from, to: cfg.to, subject: n.subject, text: n.text });
     },
-    close: () => transport.close(),
+    close: () => void transport?.then((t) => t.close()),
   };
 }
 

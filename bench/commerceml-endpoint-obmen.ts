@@ -1,0 +1,176 @@
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * obmen for the CommerceML endpoint benchmark: the real `obmen start` in its own process (no
+ * benchmark code inside it), watched from outside through /proc — its RSS over time, the
+ * kernel's peak, and the CPU seconds of all its threads.
+ */
+
+const HERE_REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * How obmen is started: `tsx` as users run it (bin/obmen.mjs compiles the TypeScript sources
+ * on load); `compiled` from a bundle built with esbuild (the compiler tsx itself uses), to show
+ * what running from sources costs.
+ */
+export type ObmenBuild = 'tsx' | 'compiled';
+
+export interface RunningObmen {
+  pid: number;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  /** RSS and CPU now. */
+  probe(): ProcessProbe;
+  /** Highest RSS sampled (every 100 ms) since the last call; then starts over. */
+  takeSampledPeak(): number;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<number | null>;
+}
+
+export interface ProcessProbe {
+  rssBytes: number;
+  /** The kernel's high-water mark of the RSS since the process started. */
+  peakRssBytes: number;
+  userSeconds: number;
+  systemSeconds: number;
+  threads: number;
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { stdio: ['ignore', 'pipe', 'ignore'] }).toString()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+export function probeProcess(pid: number): ProcessProbe {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, counted after the ")" of the name.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    rssBytes: field('VmRSS') * 1024,
+    peakRssBytes: field('VmHWM') * 1024,
+    userSeconds: Number(fields[11]) / CLOCK_TICKS,
+    systemSeconds: Number(fields[12]) / CLOCK_TICKS,
+    threads: field('Threads'),
+  };
+}
+
+/** Writes obmen.yaml for one onec-commerceml system and starts `obmen start` on it. */
+export async function startObmenProcess(options: {
+  dir: string;
+  build: ObmenBuild;
+  login: string;
+  password: string;
+  zip: boolean;
+  importStepSeconds: number;
+  parseThread: boolean;
+  nodeFlags: string[];
+  /** Another checkout of obmen to run (a "before" build); default: this one. */
+  repo?: string;
+}): Promise<RunningObmen> {
+  const repo = options.repo ?? HERE_REPO;
+  const config = join(options.dir, 'obmen.yaml');
+  writeFileSync(
+    config,
+    [
+      'database:',
+      `  url: ${JSON.stringify(join(options.dir, 'obmen.db'))}`,
+      'api:',
+      '  host: 127.0.0.1',
+      '  port: 0',
+      'systems:',
+      '  erp:',
+      '    kind: onec-commerceml',
+      `    credentials: { login: ${JSON.stringify(options.login)}, password: ${JSON.stringify(options.password)} }`,
+      '    options:',
+      `      dataDir: ${JSON.stringify(join(options.dir, 'exchange'))}`,
+      `      zip: ${options.zip}`,
+      `      importStepSeconds: ${options.importStepSeconds}`,
+      ...(options.parseThread ? [] : ['      parseThread: false']),
+      '',
+    ].join('\n'),
+  );
+  const entry = options.build === 'compiled' ? await compiledEntry(repo) : join(repo, 'bin', 'obmen.mjs');
+  const child = spawn(process.execPath, [...options.nodeFlags, entry, 'start', '--config', config], {
+    cwd: options.dir,
+    env: { ...process.env, OBMEN_LOG_LEVEL: 'warn', OBMEN_API_PORT: '', OBMEN_DATABASE_URL: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await listeningAddress(child);
+  const pid = child.pid!;
+  let sampled = 0;
+  const sampler = setInterval(() => {
+    try {
+      sampled = Math.max(sampled, probeProcess(pid).rssBytes);
+    } catch {
+      // exited meanwhile
+    }
+  }, 100);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    pid,
+    base,
+    probe: () => probeProcess(pid),
+    takeSampledPeak() {
+      const peak = Math.max(sampled, probeProcess(pid).rssBytes);
+      sampled = 0;
+      return peak;
+    },
+    async stop() {
+      clearInterval(sampler);
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Resolves with the address once `obmen start` prints it; fails if obmen exits first. */
+function listeningAddress(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      text += chunk;
+      const found = /API and dashboard on (http:\/\/[^\s]+)/.exec(text);
+      if (found) resolve(found[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`obmen exited with ${code} before listening:\n${text}`)));
+  });
+}
+
+/**
+ * obmen bundled into one ESM file per entry (the CLI and the CommerceML parser thread), with
+ * the npm packages left as imports: the same code without compiling TypeScript at run time.
+ */
+async function compiledEntry(repo: string): Promise<string> {
+  const out = join(HERE_REPO, 'node_modules', '.cache', 'obmen-bench');
+  mkdirSync(out, { recursive: true });
+  const cli = join(out, 'cli-entry.ts');
+  writeFileSync(
+    cli,
+    `import { main } from ${JSON.stringify(join(repo, 'src', 'cli', 'main.ts'))};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+  );
+  // esbuild comes with tsx; imported only for this mode.
+  const esbuild = (await import('esbuild')) as typeof import('esbuild');
+  // parse-in-worker.ts starts ./parse-worker.js beside the module when not run from sources.
+  const worker = join(repo, 'src', 'formats', 'commerceml', 'parse-worker.ts');
+  await esbuild.build({
+    entryPoints: { obmen: cli, ...(existsSync(worker) ? { 'parse-worker': worker } : {}) },
+    outdir: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'error',
+  });
+  const entry = join(out, 'obmen.js');
+  if (!existsSync(entry)) throw new Error(`esbuild wrote no ${entry}`);
+  return entry;
+}

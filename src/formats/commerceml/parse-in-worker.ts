@@ -1,0 +1,103 @@
+import { basename } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { CmlSyntaxError } from './errors.ts';
+import type { CmlEvent } from './types.ts';
+import type { ParseWorkerData, WorkerMessage } from './worker-protocol.ts';
+
+export interface ParseInWorkerOptions {
+  signal?: AbortSignal;
+  fileLabel?: string;
+  /** Entities whose items need `raw` (those with a source mapping); others come without it. */
+  rawFor?: Iterable<string>;
+}
+
+// 500 events a message and 4 messages ahead: the parser keeps one ingest batch or two ready
+// while the importing thread writes, and at most ~2,500 parsed objects are in memory at a time.
+const BATCH_EVENTS = 500;
+const WINDOW = 4;
+
+// The parser thread's heap: it holds one XML object and a few batches, so a small young
+// generation and a cap keep its memory near its needs instead of V8's defaults (tens of MB).
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 };
+
+/**
+ * parseCommerceMl on a worker thread: the same events in the same order, with the same faults,
+ * while the calling thread ingests what was parsed before (a 1 GB catalog keeps two cores busy
+ * instead of one). Backpressure: the parser runs at most a few batches ahead of the consumer.
+ * Items are plain objects (`raw` only for `rawFor` entities). Aborting ends the thread.
+ */
+export async function* parseCommerceMlInWorker(
+  path: string,
+  options: ParseInWorkerOptions = {},
+): AsyncIterable<CmlEvent> {
+  const data: ParseWorkerData = {
+    path,
+    fileLabel: options.fileLabel ?? basename(path),
+    rawFor: [...(options.rawFor ?? [])],
+    batchEvents: BATCH_EVENTS,
+    window: WINDOW,
+  };
+  const worker = new Worker(workerEntry(), { workerData: data, resourceLimits: RESOURCE_LIMITS });
+  const inbox: WorkerMessage[] = [];
+  let stopped: Error | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on('message', (message: WorkerMessage) => {
+    if ('end' in message) ended = true;
+    inbox.push(message);
+    notify();
+  });
+  worker.on('error', (error) => {
+    stopped ??= error;
+    notify();
+  });
+  worker.on('exit', (code) => {
+    if (!ended)
+      stopped ??= new Error(`the CommerceML parser thread stopped unexpectedly (exit code ${code})`);
+    notify();
+  });
+  const onAbort = () => notify();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      while (inbox.length === 0 && stopped === undefined && !options.signal?.aborted) {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      const message = inbox.shift();
+      if (message === undefined) throw stopped;
+      if ('events' in message) {
+        // The credit goes back before these events are used: the parser works meanwhile.
+        worker.postMessage(1);
+        for (const event of message.events) {
+          if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+          yield event;
+        }
+      } else if ('end' in message) {
+        return;
+      } else if ('fault' in message) {
+        const { file, line, column, message: text } = message.fault;
+        throw new CmlSyntaxError(file, line, column, text);
+      } else {
+        throw new Error(message.error.message);
+      }
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await worker.terminate();
+  }
+}
+
+/**
+ * Run from the TypeScript sources (tsx), a worker thread does not inherit the loader the main
+ * thread registered, so it starts through a small .cjs that registers tsx for itself; a
+ * compiled build has parse-worker.js beside this module.
+ */
+function workerEntry(): URL {
+  const fromSources = import.meta.url.endsWith('.ts');
+  return new URL(fromSources ? './parse-worker-tsx.cjs' : './parse-worker.js', import.meta.url);
+}

@@ -1,0 +1,62 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { CmlSyntaxError } from './errors.ts';
+import { parseCommerceMl } from './parser.ts';
+import type { CmlEvent } from './types.ts';
+import type { ParseWorkerData, WorkerMessage } from './worker-protocol.ts';
+
+/**
+ * The parser's side of parseCommerceMlInWorker: parses the file and posts its events in batches
+ * of plain objects, at most `window` batches ahead of what the importing thread has taken.
+ */
+const port = parentPort!;
+const { path, fileLabel, rawFor, batchEvents, window } = workerData as ParseWorkerData;
+const withRaw = new Set(rawFor);
+let credits = window;
+let wake: (() => void) | undefined;
+port.on('message', () => {
+  credits++;
+  wake?.();
+  wake = undefined;
+});
+
+const post = (message: WorkerMessage) => port.postMessage(message);
+
+// Items leave as plain objects; `raw` (built lazily by the parser) only for the entities whose
+// source mapping may read it, since building and copying it is most of an item's cost.
+function plain(event: CmlEvent): CmlEvent {
+  if (event.kind !== 'item') return event;
+  const { externalId, data, deleted } = event.item;
+  const item = deleted === undefined ? { externalId, data } : { externalId, data, deleted };
+  if (withRaw.has(event.entity)) Object.assign(item, { raw: event.item.raw });
+  return { ...event, item };
+}
+
+async function run(): Promise<void> {
+  let batch: CmlEvent[] = [];
+  const send = async () => {
+    while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
+    credits--;
+    post({ events: batch });
+    batch = [];
+  };
+  try {
+    for await (const event of parseCommerceMl(path, { fileLabel })) {
+      batch.push(plain(event));
+      if (batch.length >= batchEvents) await send();
+    }
+    if (batch.length > 0) await send();
+    post({ end: true });
+  } catch (error) {
+    // What was parsed before the fault is handed over first, as the in-thread parser yields it.
+    if (batch.length > 0) await send();
+    if (error instanceof CmlSyntaxError) {
+      post({ fault: { file: error.file, line: error.line, column: error.column, message: error.message } });
+    } else {
+      post({ error: { message: (error as Error)?.message ?? String(error) } });
+    }
+  }
+}
+
+// The importing thread ends this worker once it has read the last message. (No top-level await:
+// from the sources this module is loaded through tsx's CommonJS hook, see parse-worker-tsx.cjs.)
+void run();
