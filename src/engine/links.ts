@@ -77,6 +77,44 @@ export async function upsertLinks(
 }
 
 /**
+ * Inserts the links of objects new to the hub (or reserved by a reference), and says how many
+ * went in: an external id another transaction linked meanwhile is left alone. On PostgreSQL
+ * the insert waits for that transaction, so a concurrent link is never missed; the caller
+ * re-reads and starts over (ingest: IdentityRace) instead of making a second object.
+ */
+export async function insertNewLinks(
+  trx: Db,
+  caps: DialectCapabilities,
+  scope: LinkScope,
+  links: readonly LinkWrite[],
+  now: number,
+): Promise<number> {
+  let inserted = 0;
+  for (const part of chunk(links, Math.floor(caps.maxParams / 6))) {
+    inserted += await executeBulk(
+      trx,
+      caps,
+      'links.insert-new',
+      LINK_COLUMNS,
+      part.map((l) => ({
+        entity: scope.entity,
+        record_id: l.recordId,
+        system: scope.system,
+        external_id: l.externalId,
+        last_hash: l.hash ?? null,
+        updated_at: now,
+      })),
+      (rows) =>
+        trx
+          .insertInto('links')
+          .values(rows)
+          .onConflict((oc) => oc.doNothing()),
+    );
+  }
+  return inserted;
+}
+
+/**
  * Stores the ids a target system gave to hub objects (and the hash it now holds). Two hub
  * objects must never share one target object: such an answer is refused and reported, so the
  * caller can park the second object as a possible duplicate. An object the target re-created
