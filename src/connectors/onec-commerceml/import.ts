@@ -18,6 +18,7 @@ const ENTITY_RU: Record<string, string> = {
   product: 'товар',
   counterparty: 'контрагент',
   order: 'документ',
+  order_status: 'состояние заказа',
 };
 
 // A session's error text is a readable summary; the count says how many there were in all.
@@ -29,6 +30,8 @@ export interface ImportDeps {
   batchSize: number;
   /** Told what the file holds, for `mode=deactivate` (deactivate.ts). */
   observe?: ImportObserver;
+  /** What the parser read, as the hub should take it (sale-status.ts: orders and their states). */
+  reading?: (events: AsyncIterable<CmlEvent>) => AsyncIterable<CmlEvent>;
 }
 
 /** Watches one file's import: its package header, every Ид read (valid or not), the outcome. */
@@ -104,10 +107,8 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
 
   try {
     await inSession(sessionId, async () => {
-      for await (const cml of parseCommerceMl(event.path, {
-        signal: event.signal,
-        fileLabel: event.filename,
-      })) {
+      const parsed = parseCommerceMl(event.path, { signal: event.signal, fileLabel: event.filename });
+      for await (const cml of deps.reading ? deps.reading(parsed) : parsed) {
         if (cml.kind === 'package') deps.observe?.package(cml);
         if (cml.kind === 'item') {
           deps.observe?.item(cml.entity, cml.item.externalId);

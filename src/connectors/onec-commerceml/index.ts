@@ -13,6 +13,7 @@ import { importExchangeFile } from './import.ts';
 import { InboxRecorder } from './inbox.ts';
 import { infoXml } from './info.ts';
 import { confirmOrders, queryOrders } from './orders-export.ts';
+import { saleDocuments } from './sale-status.ts';
 import { dbSessionStore } from './session-store.ts';
 import { resolveOnecCommercemlSystem } from './spec.ts';
 
@@ -67,8 +68,16 @@ export const onecCommercemlConnector: ConnectorFactory = {
                   event.type === 'catalog'
                     ? new ImportTracker(catalogExchangeDir(settings), event.filename, runtime.clock.now())
                     : undefined;
+                // 1C's order documents carry the order's state: read as order_status too.
+                const reading = event.type === 'sale' ? saleDocuments(runtime, name, settings) : undefined;
                 const message = await importExchangeFile(
-                  { runtime, system: name, batchSize: settings.batchSize, ...(observe ? { observe } : {}) },
+                  {
+                    runtime,
+                    system: name,
+                    batchSize: settings.batchSize,
+                    ...(observe ? { observe } : {}),
+                    ...(reading ? { reading } : {}),
+                  },
                   event,
                 );
                 await inbox.finished(event.path, undefined);
