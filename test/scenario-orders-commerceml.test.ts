@@ -16,8 +16,8 @@ import { onecCommercemlConnector } from '../src/connectors/onec-commerceml/index
 import { registerConnector } from '../src/connectors/registry.ts';
 import { runPull } from '../src/engine/pull.ts';
 import { ExchangeClient } from '../src/exchange/commerceml/index.ts';
+import { b24rest, eventsProcessed as eventsProcessedIn, writesSince } from './support/bitrix24.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
-import { waitUntil } from './support/processes.ts';
 import { forEachDialect, type TestDatabase } from './support/stores.ts';
 
 /**
@@ -103,33 +103,9 @@ async function startScenario(db: TestDatabase): Promise<Scenario> {
   };
 }
 
-async function rest<T = unknown>(s: Scenario, method: string, params: unknown): Promise<T> {
-  const res = await fetch(`${s.b24.webhookUrl}${method}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(params),
-  });
-  const body = (await res.json()) as { result: T; error_description?: string };
-  assert.equal(res.status, 200, `${method}: ${body.error_description}`);
-  return body.result;
-}
-
-async function eventsProcessed(s: Scenario): Promise<void> {
-  await s.b24.settleEvents();
-  await waitUntil(
-    async () =>
-      (
-        await s.hub.store.db
-          .selectFrom('inbox')
-          .select('id')
-          .where('system', '=', 'b24')
-          .where('state', '=', 'received')
-          .execute()
-      ).length === 0,
-    10_000,
-    'every Bitrix24 event is processed',
-  );
-}
+const rest = async <T = unknown>(s: Scenario, method: string, params: unknown) =>
+  (await b24rest(s.b24, method, params)) as T;
+const eventsProcessed = (s: Scenario) => eventsProcessedIn(s.b24, s.hub.store, 'b24');
 
 async function linkOf(
   s: Scenario,
@@ -157,12 +133,7 @@ async function versions(s: Scenario, entity: string): Promise<Record<string, num
 }
 
 const dealStage = (s: Scenario, id: number) => String(s.b24.state.table('deal').get(id)?.['STAGE_ID']);
-const b24WritesSince = (s: Scenario, before: Record<string, number>) =>
-  Object.fromEntries(
-    Object.entries(s.b24.stats().writesByMethod)
-      .map(([method, n]) => [method, n - (before[method] ?? 0)] as const)
-      .filter(([, n]) => n > 0),
-  );
+const b24WritesSince = (s: Scenario, before: Record<string, number>) => writesSince(s.b24, before);
 
 forEachDialect('scenario: order states from 1C over the CommerceML exchange', (db) => {
   it('1C’s documents for won deals move their stages (posted, paid and shipped, cancelled); the orders stay the deals’, nothing goes back to 1C', async () => {
