@@ -106,7 +106,10 @@ function expectedCounts(files: PackageFile[]): Record<string, number> {
       }
     }
     for (const doc of blocks(text, 'Документ')) {
-      add('order', firstId(doc) ?? /<(?:\w+:)?Номер>([^<]+)</.exec(doc)?.[1]);
+      const orderId = firstId(doc) ?? /<(?:\w+:)?Номер>([^<]+)</.exec(doc)?.[1];
+      add('order', orderId);
+      // Each order document is also the order's state in 1C (sale-status.ts), unless deleted.
+      if (!/<(?:\w+:)?ПометкаУдаления>true</.test(doc)) add('order_status', orderId);
       for (const party of blocks(doc, 'Контрагент')) add('counterparty', firstId(party));
     }
   }

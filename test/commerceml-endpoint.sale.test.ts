@@ -145,7 +145,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.match(next.ordersText, /КоммерческаяИнформация/);
     });
 
-    test("1C's documents (payment, shipment) come back into the same order record", async () => {
+    test("1C's documents (payment, shipment) come back as the order's order_status; the site's order keeps its content", async () => {
       const path = join(obmen.dir, 'documents.xml');
       const xml = `<?xml version="1.0" encoding="windows-1251"?>
 <КоммерческаяИнформация ВерсияСхемы="2.08" ДатаФормирования="2024-03-02T09:00:00">
@@ -196,12 +196,39 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         .where('entity', '=', 'order')
         .where('id', '=', orderId)
         .executeTakeFirstOrThrow();
-      const data = JSON.parse(record.data) as Record<string, unknown>;
-      assert.equal(data['paid'], true);
-      assert.equal(data['paymentNumber'], 'ПП-77');
-      assert.equal(data['shipped'], true);
-      assert.equal(data['shipmentNumber'], 'РН-12');
-      assert.ok(record.version >= 2);
+      // The order came from the site: what 1C did with it is its state, not a new version of it
+      // (docs/orders.md), so nothing is sent back to 1C and the site's order reads the same.
+      assert.equal(record.version, 1, 'the order record keeps the site’s content');
+      assert.equal(record.origin, 'site');
+      const states = await obmen.store.db
+        .selectFrom('records')
+        .selectAll()
+        .where('entity', '=', 'order_status')
+        .execute();
+      assert.equal(states.length, 1);
+      const state = JSON.parse(states[0]!.data) as Record<string, unknown>;
+      assert.deepEqual(state, {
+        orderId,
+        status: 'completed',
+        paid: true,
+        paymentDate: '2024-03-02T08:00:00',
+        paymentNumber: 'ПП-77',
+        shipped: true,
+        shipmentDate: '2024-03-02T08:30:00',
+        shipmentNumber: 'РН-12',
+        cancelled: false,
+      });
+      const stateLink = await obmen.store.db
+        .selectFrom('links')
+        .select('external_id')
+        .where('entity', '=', 'order_status')
+        .where('record_id', '=', states[0]!.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(
+        stateLink.external_id,
+        orderId,
+        'keyed by the order’s Ид in 1C, as the OData path keys it',
+      );
       assert.equal(await obmen.recordCount('order'), 1, 'no duplicate order');
       assert.equal(await obmen.recordCount('counterparty'), 1, 'no duplicate counterparty');
       // Content that came from 1C is not queued back to 1C.

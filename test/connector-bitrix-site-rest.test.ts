@@ -9,6 +9,7 @@ import { registerConnector } from '../src/connectors/registry.ts';
 import { ManualClock } from '../src/core/clock.ts';
 import type { Connector } from '../src/core/connector.ts';
 import type { ObmenError } from '../src/core/errors.ts';
+import { replayRoute } from '../src/engine/operations.ts';
 import { runPull } from '../src/engine/pull.ts';
 import { createHttpClient } from '../src/http/client.ts';
 import type { Store } from '../src/store/store.ts';
@@ -185,6 +186,7 @@ forEachDialect('bitrix-site REST through the engine', (db) => {
         routes: [
           { name: 'product-to-shop', entity: 'product', target: 'shop' },
           { name: 'order-to-shop', entity: 'order', target: 'shop' },
+          { name: 'status-to-shop', entity: 'order_status', target: 'shop' },
         ],
       }),
     );
@@ -296,11 +298,7 @@ forEachDialect('bitrix-site REST through the engine', (db) => {
         assert.ok(buyer, 'the buyer is a counterparty record');
         assert.match(buyer.emails[0]!.value, /@example\.ru$/);
         assert.equal(buyer.kind, 'person');
-        assert.equal(
-          data.status,
-          '[N] Принят, ожидается оплата',
-          'the status reads as the exchange writes it',
-        );
+        assert.equal(data.status, 'new', 'the status in the hub’s words, as the exchange path reads it');
       }
       const siteOrder = site.state.orders.get(1)!;
       const one = orders.find((o) => o.data['number'] === siteOrder.accountNumber)!;
@@ -431,6 +429,56 @@ forEachDialect('bitrix-site REST through the engine', (db) => {
   );
 
   it(
+    '1C’s order_status of a site order goes through REST (payment, shipment, status, cancellation), never the exchange',
+    withHub(async (hub, site, store) => {
+      await place(site, 2);
+      await runPull(hub.runtime, 'shop-orders');
+      for (const n of [1, 2]) {
+        const orderId = await hubIdOf(store, 'order', 'shop', String(n));
+        const order = (await recordsOf(store, 'order')).find((r) => r.id === orderId)!;
+        await adoptIn1c(store, orderId, String(order.data['customerId']), n);
+      }
+      const imports = site.state.stats.imports;
+      const writesBefore = site.state.stats.rest.writes;
+      await hub.ingest('onec', 'order_status', [
+        { externalId: 'zakaz-1', data: { orderId: 'zakaz-1', status: 'shipped', paid: true, shipped: true } },
+        { externalId: 'zakaz-2', data: { orderId: 'zakaz-2', status: 'cancelled', cancelled: true } },
+      ]);
+      const stats = await hub.deliver('status-to-shop');
+      assert.equal(stats.delivered, 2, JSON.stringify(await hub.outbox('status-to-shop')));
+      const [one, two] = [site.state.orders.get(1)!, site.state.orders.get(2)!];
+      assert.deepEqual(
+        [one.statusId, one.payed, one.deducted, one.updated1c],
+        ['F', true, true, true],
+        'shipped → F («Выполнен», seed 004), paid and shipped, marked as 1C’s change',
+      );
+      assert.deepEqual([two.statusId, two.canceled], ['N', true], 'cancelled: the flag, the status stays');
+      assert.equal(site.state.stats.rest.writes - writesBefore, 4, 'payment, shipment, two order updates');
+      assert.equal(site.state.stats.imports, imports, 'no exchange document');
+      assert.equal(site.state.stats.rest.calls['sale.order.update'], 2);
+      const links = await store.db
+        .selectFrom('links')
+        .select('external_id')
+        .where('entity', '=', 'order_status')
+        .where('system', '=', 'shop')
+        .orderBy('external_id')
+        .execute();
+      assert.deepEqual(
+        links.map((l) => l.external_id),
+        ['1', '2'],
+        'a state is known on the site by its order',
+      );
+
+      // The site does not offer 1C's change back, and the same state again writes nothing.
+      assert.equal((await runPull(hub.runtime, 'shop-orders')).stats.updated, 0);
+      await replayRoute(store, { name: 'status-to-shop', entity: 'order_status' }, { now: hub.clock.now() });
+      const writes = site.state.stats.rest.writes;
+      assert.equal((await hub.deliver('status-to-shop')).delivered, 2);
+      assert.equal(site.state.stats.rest.writes, writes, 'the site already agrees: nothing written');
+    }),
+  );
+
+  it(
     'a bad status id is parked with the site’s statuses; an order gone from the site with the site’s own message',
     withHub(async (hub, site, store) => {
       await place(site, 2);
@@ -460,4 +508,70 @@ forEachDialect('bitrix-site REST through the engine', (db) => {
       assert.equal(site.state.orders.get(1)!.statusId, 'N', 'nothing was sent for the bad status');
     }),
   );
+});
+
+forEachDialect('bitrix-site: REST and the exchange read one status the same way', (db) => {
+  it('the same orders read through REST and through the exchange carry the same hub status', async () => {
+    const site = await startSite();
+    const store = await db().open();
+    // One site, read by two systems: one through REST, one through the exchange, both with a
+    // table entry of their own over the defaults.
+    const tables = { siteStatusMap: { P: 'confirmed' } };
+    const restSystem = siteSystem(site.url, CODE, { orders: true });
+    const hub = await createTestHub(
+      store,
+      hubConfig({
+        systems: {
+          onec: { kind: 'noop' },
+          rest: { ...restSystem, options: { ...restSystem.options, ...tables } },
+          exchange: {
+            kind: 'bitrix-site',
+            url: site.url,
+            credentials: { login: LOGIN, password: PASSWORD },
+            options: tables,
+          },
+        },
+        sources: [
+          { name: 'rest-orders', system: 'rest', entity: 'order' },
+          { name: 'exchange-orders', system: 'exchange', entity: 'order' },
+        ],
+        routes: [{ name: 'product-to-shop', entity: 'product', target: 'exchange' }],
+      }),
+    );
+    try {
+      await hub.ingest('onec', 'product', [
+        { externalId: '1c-1', data: { name: 'Кроссовки', article: 'K-1' } },
+      ]);
+      await hub.deliver('product-to-shop');
+      await fetch(`${site.url}/_orders/generate?count=3`, { method: 'POST' });
+      site.state.orders.get(2)!.statusId = 'P';
+      site.state.orders.get(3)!.statusId = 'F';
+      await runPull(hub.runtime, 'rest-orders');
+      await runPull(hub.runtime, 'exchange-orders');
+      const statusOf = async (system: string) => {
+        const rows = await store.db
+          .selectFrom('links')
+          .innerJoin('records', (join) =>
+            join.onRef('records.id', '=', 'links.record_id').onRef('records.entity', '=', 'links.entity'),
+          )
+          .select(['links.external_id', 'records.data'])
+          .where('links.entity', '=', 'order')
+          .where('links.system', '=', system)
+          .orderBy('links.external_id')
+          .execute();
+        return rows.map((r) => [r.external_id, (JSON.parse(r.data) as { status: string }).status]);
+      };
+      const expected = [
+        ['1', 'new'],
+        ['2', 'confirmed'],
+        ['3', 'completed'],
+      ];
+      assert.deepEqual(await statusOf('rest'), expected);
+      assert.deepEqual(await statusOf('exchange'), expected);
+    } finally {
+      await hub.close();
+      await store.close();
+      await site.close();
+    }
+  });
 });

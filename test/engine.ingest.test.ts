@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { ManualClock } from '../src/core/clock.ts';
 import { stableStringify } from '../src/core/hash.ts';
 import { newRecordId, uuidV7 } from '../src/core/ids.ts';
@@ -7,6 +8,7 @@ import { ingest, loadCursor } from '../src/engine/ingest.ts';
 import { drainRoute } from '../src/engine/worker.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestHub, hubConfig, product, type TestHub } from './support/hub.ts';
+import { waitUntil } from './support/processes.ts';
 import { forEachDialect } from './support/stores.ts';
 
 describe('hub ids (UUIDv7)', () => {
@@ -100,6 +102,75 @@ forEachDialect('engine ingest', (db) => {
       (await store.db.selectFrom('records').select('data').where('id', '=', id).executeTakeFirstOrThrow())
         .data,
     ) as Record<string, unknown>;
+
+  test('an object another transaction links while a chunk reads it is updated, not made twice', async () => {
+    // A delivery records the id the site gave product p1 while the site's own report of that
+    // object (a webhook echo of the write) is ingested: the ingest read no link for it.
+    await hub.ingest('onec', 'product', [product('p1', 'Чайник')]);
+    const recordId = (
+      await store.db
+        .selectFrom('links')
+        .select('record_id')
+        .where('external_id', '=', 'p1')
+        .executeTakeFirstOrThrow()
+    ).record_id;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let linked!: (pid: number | undefined) => void;
+    const linkedBy = new Promise<number | undefined>((resolve) => {
+      linked = resolve;
+    });
+    const delivery = store.tx(async (trx) => {
+      await trx
+        .insertInto('links')
+        .values({
+          entity: 'product',
+          record_id: recordId,
+          system: 'site',
+          external_id: 'S-1',
+          last_hash: null,
+          updated_at: 0,
+        })
+        .execute();
+      const pid =
+        db().dialect === 'postgres'
+          ? (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid
+          : undefined;
+      linked(pid);
+      await gate;
+    });
+    const pid = await linkedBy;
+    const ingesting = hub.ingest('site', 'product', [product('S-1', 'Чайник (с сайта)', { article: 'S-1' })]);
+    if (pid !== undefined) {
+      // PostgreSQL: the ingest has read no link for S-1 and now waits on the delivery's row.
+      await waitUntil(
+        async () =>
+          (
+            await sql<{
+              n: number;
+            }>`select count(*)::int as n from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(
+              store.db,
+            )
+          ).rows[0]!.n > 0,
+        10_000,
+        'the ingest waits for the delivery',
+      );
+    }
+    release();
+    await delivery;
+    const result = await ingesting;
+    assert.deepEqual([result.created, result.updated], [0, 1]);
+    assert.equal(await count('records'), 1, 'one product, not a second one without links');
+    assert.equal((await data(recordId))['name'], 'Чайник (с сайта)');
+    const site = await store.db
+      .selectFrom('links')
+      .select('record_id')
+      .where('system', '=', 'site')
+      .execute();
+    assert.deepEqual(site, [{ record_id: recordId }]);
+  });
 
   test('a mixed batch: unchanged, changed, new and invalid objects, reported in input order', async () => {
     const first = await hub.ingest('onec', 'product', [product('p1', 'Чайник'), product('p2', 'Утюг')]);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { type Bitrix24Emulator, startBitrix24Emulator } from '../emulators/bitrix24/index.ts';
 import { type HttpTarget, startHttpTarget } from '../emulators/http-target/index.ts';
+import { showRouteMapping } from '../src/mapping/show.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestHub, hubConfig, product, type TestHub } from './support/hub.ts';
 import { forEachDialect } from './support/stores.ts';
@@ -153,6 +154,41 @@ forEachDialect('filter exit over the http protocol', (db) => {
     const id = await hubId('p4');
     assert.equal(held(market, id)?.deleted, true);
     assert.equal(held(archive, id)?.deleted, true);
+  });
+});
+
+forEachDialect('filter exit when the target is a source of the entity too', (db) => {
+  test("a create-only route never deactivates the target's own objects", async () => {
+    const crm = await startHttpTarget();
+    const store = await db().open();
+    const hub = await createTestHub(
+      store,
+      hubConfig({
+        systems: { onec: { kind: 'noop' }, crm: { kind: 'http', url: crm.url } },
+        // The CRM is read too: what is linked there is the CRM's own (read, matched, or created
+        // by this route and read back since).
+        sources: [{ name: 'crm-products', system: 'crm', entity: 'product' }],
+        routes: [
+          { name: 'to-crm', entity: 'product', target: 'crm', filter: "$not($exists($externalId('crm')))" },
+        ],
+      }),
+    );
+    try {
+      await hub.ingest('onec', 'product', [product('p1', 'Чайник')]);
+      assert.equal((await hub.deliver('to-crm')).delivered, 1, 'created in the CRM: it had no link there');
+      const writes = crm.stats().writes;
+      // Now the CRM holds it, so the filter leaves it out: nothing is taken back from the CRM.
+      await hub.ingest('onec', 'product', [product('p1', 'Чайник 2')]);
+      const after = await hub.deliver('to-crm');
+      assert.equal(after.skipped, 1);
+      assert.equal(crm.stats().writes, writes, 'no deletion written to the CRM');
+      assert.equal([...crm.objects('product').values()][0]?.deleted, false);
+      assert.equal(showRouteMapping(hub.runtime.config, 'to-crm', '.').exit, 'own-objects');
+    } finally {
+      await hub.close();
+      await store.close();
+      await crm.close();
+    }
   });
 });
 

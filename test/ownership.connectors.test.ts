@@ -141,13 +141,15 @@ describe('1C leaves the fields it owns out of updates', () => {
     const ref = e.catalog.refs.counterparty(0);
     const owned = ['kind', 'name', 'fullName', 'inn', 'kpp'];
     const data = { kind: 'company', name: 'Ромашка (из CRM)', inn: '0000000000', comment: 'из CRM' };
+    const innBefore = e.catalog.get(SET, ref)!['ИНН'];
+    assert.match(String(innBefore), /^77\d{8}$/, "the emulator's counterparty carries 1C's own ИНН");
     const before = e.stats().writes;
     const [outcome] = await c.write!(route('ut'), [counterparty(data, ref, owned)]);
     assert.ok(outcome?.ok && outcome.externalId === ref);
     const object = e.catalog.get(SET, ref)!;
     assert.equal(object['Description'], 'ООО "Ромашка 1"');
     assert.equal(object['НаименованиеПолное'], 'Общество с ограниченной ответственностью "Ромашка 1"');
-    assert.equal(object['ИНН'], '7700000000');
+    assert.equal(object['ИНН'], innBefore, '1C keeps the ИНН it owns');
     assert.equal(object['ДополнительнаяИнформация'], 'из CRM');
     assert.equal(e.stats().writes - before, 1);
 

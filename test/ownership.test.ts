@@ -232,7 +232,7 @@ ownership:
   counterparti:
     owners: { ut: [name] }`,
       [
-        'ownership.counterparti: unknown entity "counterparti"; did you mean "counterparty"? (known: product, product_group, property, unit, price_type, price, warehouse, stock, counterparty, contact, order); declare custom ones under entities',
+        'ownership.counterparti: unknown entity "counterparti"; did you mean "counterparty"? (known: product, product_group, property, unit, price_type, price, warehouse, stock, counterparty, contact, order, order_status); declare custom ones under entities',
       ],
     ],
   ];

@@ -10,6 +10,7 @@ import { onecOdataConnector } from '../src/connectors/onec-odata/index.ts';
 import { registerConnector } from '../src/connectors/registry.ts';
 import { replayRoute } from '../src/engine/operations.ts';
 import { runPull } from '../src/engine/pull.ts';
+import { eventsProcessed as eventsProcessedIn, writesSince } from './support/bitrix24.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
 import { waitUntil } from './support/processes.ts';
 import { forEachDialect, type TestDatabase } from './support/stores.ts';
@@ -193,33 +194,13 @@ async function settle(s: Scenario, routes: string[]): Promise<number> {
 }
 
 /** Lets the portal's events reach obmen and be processed. */
-async function eventsProcessed(s: Scenario): Promise<void> {
-  await s.b24.settleEvents();
-  await waitUntil(
-    async () =>
-      (
-        await s.hub.store.db
-          .selectFrom('inbox')
-          .select('id')
-          .where('system', '=', 'b24')
-          .where('state', '=', 'received')
-          .execute()
-      ).length === 0,
-    10_000,
-    'every Bitrix24 event is processed',
-  );
-}
+const eventsProcessed = (s: Scenario) => eventsProcessedIn(s.b24, s.hub.store, 'b24');
 
 const dealStage = (s: Scenario, id: number) => String(s.b24.state.table('deal').get(id)?.['STAGE_ID']);
 /** Every write Bitrix24 took, by method: a stray write of any kind shows in the comparison. */
 const b24Writes = (s: Scenario) => ({ ...s.b24.stats().writesByMethod });
 /** What was written since `before`, by method. */
-const b24WritesSince = (s: Scenario, before: Record<string, number>) =>
-  Object.fromEntries(
-    Object.entries(s.b24.stats().writesByMethod)
-      .map(([method, n]) => [method, n - (before[method] ?? 0)] as const)
-      .filter(([, n]) => n > 0),
-  );
+const b24WritesSince = (s: Scenario, before: Record<string, number>) => writesSince(s.b24, before);
 const onecDocs = (s: Scenario) => s.onec.catalog.created(ORDERS);
 
 /** The catalog both channels sell: 1C's goods in the shop and in Bitrix24, 1C's counterparties in the hub. */

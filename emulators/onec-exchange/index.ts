@@ -7,4 +7,5 @@ export {
   runCatalogExchange,
 } from './catalog.ts';
 export { runOnecExchangeEmulatorCli } from './cli.ts';
+export { type OnecOrder, OnecOrderBase } from './orders.ts';
 export { decodeXml, runSaleExchange, type SaleExchangeOptions, type SaleExchangeResult } from './sale.ts';

@@ -1,4 +1,4 @@
-import { type Compilable, CompiledQuery } from 'kysely';
+import { type Compilable, CompiledQuery, type QueryResult } from 'kysely';
 import type { DialectCapabilities } from '../store/capabilities.ts';
 import type { Db } from '../store/store.ts';
 
@@ -17,6 +17,7 @@ export type BulkColumns = Record<string, 'text' | 'integer' | 'bigint'>;
  * Rows must be objects with the same keys in the same order (one object literal). The first
  * compile checks that Kysely binds exactly the rows' values in that order; a statement for
  * which it does not is never cached and always runs as Kysely built it.
+ * Returns the rows the statement inserted or changed (an `on conflict do nothing` skip is none).
  */
 const texts = new Map<string, string | null>();
 const MAX_TEXTS = 256;
@@ -28,16 +29,15 @@ export async function executeBulk<Row extends Record<string, unknown>>(
   columns: BulkColumns,
   rows: readonly Row[],
   build: (rows: Row[]) => Compilable,
-): Promise<void> {
-  if (rows.length === 0) return;
+): Promise<number> {
+  if (rows.length === 0) return 0;
   // A named capability would be nicer; the json expansion is what PostgreSQL offers here.
   const asJson = caps.name === 'postgres';
   const key = `${caps.name}:${name}:${asJson ? 'json' : rows.length}`;
   const text = texts.get(key);
   if (typeof text === 'string') {
     const parameters = asJson ? [JSON.stringify(rows)] : flatValues(rows);
-    await trx.executeQuery(CompiledQuery.raw(text, parameters));
-    return;
+    return affected(await trx.executeQuery(CompiledQuery.raw(text, parameters)));
   }
   if (text === undefined) {
     if (texts.size >= MAX_TEXTS) texts.clear();
@@ -48,7 +48,11 @@ export async function executeBulk<Row extends Record<string, unknown>>(
     texts.set(key, cached);
     if (cached !== null) return executeBulk(trx, caps, name, columns, rows, build);
   }
-  await trx.executeQuery(build([...rows]).compile());
+  return affected(await trx.executeQuery(build([...rows]).compile()));
+}
+
+function affected(result: QueryResult<unknown>): number {
+  return Number(result.numAffectedRows ?? 0n);
 }
 
 /** `values ($1, …, $n)` → `select … from json_to_recordset($1::json) as r(col type, …)`. */

@@ -9,7 +9,7 @@ import { holdMissingValue } from '../matching/holds.ts';
 import type { Db, Store } from '../store/store.ts';
 import { writeWithAuthRefresh } from './auth-refresh.ts';
 import { chunk } from './chunks.ts';
-import { explainLeftOutWaits, filterStep } from './filter-exit.ts';
+import { explainLeftOutWaits, type FilterExit, filterStep } from './filter-exit.ts';
 import { recordDeliveredLinks } from './links.ts';
 import {
   type ClaimedRow,
@@ -33,11 +33,8 @@ export interface RouteRuntime {
   connector: Connector;
   /** The route's compiled mapping/filter; absent when it has none (no per-item cost then). */
   mapping?: RouteMapping;
-  /**
-   * false when the target connector cannot write a deletion of this entity, so a record leaving
-   * the filter is kept there as it is (TargetDefaults.deletion); default true.
-   */
-  deactivates?: boolean;
+  /** What a record the target holds becomes when it stops passing the filter; default deactivate. */
+  filterExit?: FilterExit;
 }
 
 export interface DeliveryContext {
@@ -449,8 +446,7 @@ async function applyMapping(
       passes,
       deleted: record.deleted,
       link,
-      policy: route.config.filterExit ?? 'deactivate',
-      canDeactivate: route.deactivates ?? true,
+      exit: route.filterExit ?? 'deactivate',
       json: records.get(row.recordId)?.data ?? '{}',
     });
     if (step.kind === 'skip') {

@@ -1,3 +1,5 @@
+import type { ObmenConfig, RouteConfig } from '../config/schema.ts';
+import type { TargetDefaults } from '../core/connector.ts';
 import { contentHash } from '../core/hash.ts';
 import type { Db } from '../store/store.ts';
 import { chunk } from './chunks.ts';
@@ -19,16 +21,38 @@ export type FilterStep =
   /** Left the filter while the target holds it: written as deleted, with this content hash. */
   | { kind: 'deactivate'; hash: string };
 
+/**
+ * What a route does with a record the target holds when it stops passing the filter:
+ * `deactivate` writes it as deleted; otherwise it is kept there, because the route says so
+ * (`keep`), the connector cannot write a deletion of the entity (`no-deletion`), or the target is
+ * itself a source of the entity (`own-objects`). In the last case the objects obmen finds linked
+ * there are the system's own — read from it or matched to it — and the filter only says what
+ * obmen sends: a create-only route to 1C (`$not($exists($externalId('ut')))`) would otherwise put
+ * a deletion mark on every counterparty of 1C's that a CRM company was matched to, and the
+ * source would read the mark back as a deletion of the record in every system.
+ */
+export type FilterExit = 'deactivate' | 'keep' | 'no-deletion' | 'own-objects';
+
+export function filterExitOf(
+  config: Pick<ObmenConfig, 'sources'>,
+  route: Pick<RouteConfig, 'entity' | 'target' | 'filterExit'>,
+  defaults: Pick<TargetDefaults, 'deactivates'> | undefined,
+): FilterExit {
+  if (route.filterExit === 'keep') return 'keep';
+  if (defaults?.deactivates === false) return 'no-deletion';
+  if (config.sources.some((s) => s.system === route.target && s.entity === route.entity))
+    return 'own-objects';
+  return 'deactivate';
+}
+
 export interface FilterJudgement {
   passes: boolean;
   /** The record itself is deleted in the hub. */
   deleted: boolean;
   /** The record's link in the target, when it has one: the target holds it. */
   link: { lastHash: string | null } | undefined;
-  /** routes[].filterExit */
-  policy: 'deactivate' | 'keep';
-  /** false when the target connector has no way to write a deletion of this entity. */
-  canDeactivate: boolean;
+  /** What the route does when a record the target holds stops passing (filterExitOf). */
+  exit: FilterExit;
   /** The record's stored canonical JSON (records.data), for the exit hash. */
   json: string;
 }
@@ -38,7 +62,7 @@ export function filterStep(j: FilterJudgement): FilterStep {
   if (!j.link) return { kind: 'skip' };
   // The object is gone in the source and the target still holds it: the deletion always goes.
   if (j.deleted) return { kind: 'send' };
-  if (j.policy === 'keep' || !j.canDeactivate) return { kind: 'skip' };
+  if (j.exit !== 'deactivate') return { kind: 'skip' };
   const hash = exitHash(j.json);
   // The target already holds this content deactivated (the link keeps what it holds).
   if (j.link.lastHash === hash) return { kind: 'skip' };

@@ -9,7 +9,7 @@ import { DEFAULT_MATCH_RULES, type MatchRule, matchKeysOf } from '../matching/ru
 import type { Db, Store } from '../store/store.ts';
 import { type BulkColumns, executeBulk } from './bulk.ts';
 import { chunk, yieldToEventLoop } from './chunks.ts';
-import { upsertLinks } from './links.ts';
+import { insertNewLinks, upsertLinks } from './links.ts';
 import { type MarkRow, markPending } from './outbox.ts';
 import { type Ownership, ownershipMerger } from './ownership.ts';
 
@@ -78,6 +78,42 @@ function matchRulesOf(ctx: IngestContext, entity: string): readonly MatchRule[] 
 
 const CHUNK = 1000;
 
+/**
+ * Another transaction linked an external id this chunk took for new (a delivery recording the
+ * id Bitrix24 gave while the event of that very write is ingested, or two reads of one new
+ * object at once): the chunk is rolled back and read again, so it updates that object instead
+ * of making a second one.
+ */
+class IdentityRace extends Error {}
+
+/** Attempts per chunk when it keeps losing identity races (each one means progress elsewhere). */
+const CHUNK_ATTEMPTS = 5;
+
+function emptyCounts(received: number): IngestResult {
+  return {
+    received,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    stale: 0,
+    invalid: [],
+    records: [],
+    matched: 0,
+    held: [],
+  };
+}
+
+function addCounts(into: IngestResult, from: IngestResult): void {
+  into.created += from.created;
+  into.updated += from.updated;
+  into.unchanged += from.unchanged;
+  into.stale += from.stale;
+  into.matched += from.matched;
+  into.invalid.push(...from.invalid);
+  into.records.push(...from.records);
+  into.held.push(...from.held);
+}
+
 const RECORD_COLUMNS: BulkColumns = {
   entity: 'text',
   id: 'text',
@@ -108,17 +144,7 @@ const HISTORY_COLUMNS: BulkColumns = {
  * one pending outbox row per changed object (coalesced with any row already pending).
  */
 export async function ingest(ctx: IngestContext, request: IngestRequest): Promise<IngestResult> {
-  const result: IngestResult = {
-    received: request.items.length,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    stale: 0,
-    invalid: [],
-    records: [],
-    matched: 0,
-    held: [],
-  };
+  const result = emptyCounts(request.items.length);
   const definition = ctx.registry.get(request.entity);
   if (!definition) {
     const message = `unknown entity "${request.entity}" from system ${request.system}; known: ${ctx.registry.names().join(', ')}`;
@@ -150,18 +176,29 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
     const releases = await Promise.all(
       routes.map(async (route) => ({ route, dueAt: await route.releaseAt(now) })),
     );
-    await ctx.store.tx((trx) =>
-      ingestChunk(
-        ctx,
-        trx,
-        request,
-        parts[index]!,
-        releases,
-        now,
-        result,
-        isLast ? request.cursor : undefined,
-      ),
-    );
+    for (let attempt = 1; ; attempt++) {
+      // Counted apart, so an attempt rolled back counts nothing.
+      const counts = emptyCounts(0);
+      try {
+        await ctx.store.tx((trx) =>
+          ingestChunk(
+            ctx,
+            trx,
+            request,
+            parts[index]!,
+            releases,
+            now,
+            counts,
+            isLast ? request.cursor : undefined,
+          ),
+        );
+      } catch (error) {
+        if (error instanceof IdentityRace && attempt < CHUNK_ATTEMPTS) continue;
+        throw error;
+      }
+      addCounts(result, counts);
+      break;
+    }
     await yieldToEventLoop();
   }
   if (parts.length === 0 && request.cursor) {
@@ -284,6 +321,8 @@ async function ingestChunk(
 
   // 3. Validate the rest; invalid items are reported and skipped, the rest goes on.
   const prepared: Prepared[] = [];
+  /** Hub ids made here for objects no link knew: their links are claimed in writeChanged. */
+  const fresh = new Set<string>();
   for (const at of slow) {
     const item = items[at]!;
     let data: Record<string, unknown> = {};
@@ -303,6 +342,7 @@ async function ingestChunk(
     if (!recordId) {
       recordId = newRecordId();
       ownIds.set(item.externalId, recordId);
+      fresh.add(recordId);
     }
     prepared.push({ item, recordId, data, at });
   }
@@ -321,20 +361,11 @@ async function ingestChunk(
       map.set(ref.id, recordId);
       reserved.push({ entity: ref.entity, externalId: ref.id, recordId });
     }
-    for (const part of chunk(reserved, Math.floor(ctx.store.caps.maxParams / 6))) {
-      await trx
-        .insertInto('links')
-        .values(
-          part.map((r) => ({
-            entity: r.entity,
-            record_id: r.recordId,
-            system,
-            external_id: r.externalId,
-            last_hash: null,
-            updated_at: now,
-          })),
-        )
-        .execute();
+    for (const refEntity of new Set(reserved.map((r) => r.entity))) {
+      const links = reserved.filter((r) => r.entity === refEntity);
+      const inserted = await insertNewLinks(trx, ctx.store.caps, { entity: refEntity, system }, links, now);
+      if (inserted < links.length)
+        throw new IdentityRace(`a referenced ${refEntity} of ${system} was linked meanwhile`);
     }
 
     // 5. Hash comparison against the current version.
@@ -382,7 +413,7 @@ async function ingestChunk(
       changed.push({ p, json, hash, deleted, version: (before?.version ?? 0) + 1 });
     }
     if (changed.length > 0) {
-      await writeChanged(ctx, trx, request, changed, releases, now);
+      await writeChanged(ctx, trx, request, changed, fresh, releases, now);
       // Match keys follow the data in the same transaction, so matching never sees stale keys.
       if (matchRulesOf(ctx, entity).length > 0) await writeMatchKeys(ctx, trx, entity, changed);
     }
@@ -476,11 +507,25 @@ async function writeChanged(
   trx: Db,
   request: IngestRequest,
   changed: Array<{ p: Prepared; json: string; hash: string; version: number; deleted: boolean }>,
+  fresh: ReadonlySet<string>,
   releases: Array<{ route: RouteTarget; dueAt: number }>,
   now: number,
 ): Promise<void> {
   const { entity, system } = request;
   const maxIn = Math.floor(ctx.store.caps.maxParams / 2);
+  // The origin system holds this content now: remember its hash on the link, so the change
+  // is never written back to where it came from (echo suppression). New objects claim their
+  // link first: one another transaction took meanwhile sends the chunk round again.
+  const linkOf = (c: (typeof changed)[number]) => ({
+    recordId: c.p.recordId,
+    externalId: c.p.item.externalId,
+    hash: c.hash,
+  });
+  const added = changed.filter((c) => fresh.has(c.p.recordId)).map(linkOf);
+  if ((await insertNewLinks(trx, ctx.store.caps, { entity, system }, added, now)) < added.length)
+    throw new IdentityRace(`a new ${entity} of ${system} was linked meanwhile`);
+  const known = changed.filter((c) => !fresh.has(c.p.recordId)).map(linkOf);
+  await upsertLinks(trx, ctx.store.caps, { entity, system }, known, now);
   // Records and their history.
   const { caps } = ctx.store;
   for (const part of chunk(changed, Math.floor(caps.maxParams / 10))) {
@@ -536,16 +581,6 @@ async function writeChanged(
     );
   }
   await pruneHistory(trx, ctx, entity, changed, maxIn);
-
-  // The origin system holds this content now: remember its hash on the link, so the change
-  // is never written back to where it came from (echo suppression).
-  await upsertLinks(
-    trx,
-    ctx.store.caps,
-    { entity, system },
-    changed.map((c) => ({ recordId: c.p.recordId, externalId: c.p.item.externalId, hash: c.hash })),
-    now,
-  );
 
   // Fan-out: one coalesced outbox row per route and object.
   const marks: MarkRow[] = [];

@@ -20,6 +20,18 @@ const LINK_COLUMNS: BulkColumns = {
   updated_at: 'bigint',
 };
 
+/** links rows of one scope, in LINK_COLUMNS order. */
+function linkRows(scope: LinkScope, links: readonly LinkWrite[], now: number) {
+  return links.map((l) => ({
+    entity: scope.entity,
+    record_id: l.recordId,
+    system: scope.system,
+    external_id: l.externalId,
+    last_hash: l.hash ?? null,
+    updated_at: now,
+  }));
+}
+
 /** One entity in one system: the scope every link operation works in. */
 export interface LinkScope {
   entity: string;
@@ -48,32 +60,50 @@ export async function upsertLinks(
   now: number,
 ): Promise<void> {
   for (const part of chunk(links, Math.floor(caps.maxParams / 6))) {
-    await executeBulk(
+    await executeBulk(trx, caps, 'links.upsert', LINK_COLUMNS, linkRows(scope, part, now), (rows) =>
+      trx
+        .insertInto('links')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(['entity', 'system', 'external_id']).doUpdateSet({
+            // An unknown hash (null) never erases a known one.
+            last_hash: sql`coalesce(excluded.last_hash, links.last_hash)`,
+            updated_at: sql`excluded.updated_at`,
+          }),
+        ),
+    );
+  }
+}
+
+/**
+ * Inserts the links of objects new to the hub (or reserved by a reference), and says how many
+ * went in: an external id another transaction linked meanwhile is left alone. On PostgreSQL
+ * the insert waits for that transaction, so a concurrent link is never missed; the caller
+ * re-reads and starts over (ingest: IdentityRace) instead of making a second object.
+ */
+export async function insertNewLinks(
+  trx: Db,
+  caps: DialectCapabilities,
+  scope: LinkScope,
+  links: readonly LinkWrite[],
+  now: number,
+): Promise<number> {
+  let inserted = 0;
+  for (const part of chunk(links, Math.floor(caps.maxParams / 6))) {
+    inserted += await executeBulk(
       trx,
       caps,
-      'links.upsert',
+      'links.insert-new',
       LINK_COLUMNS,
-      part.map((l) => ({
-        entity: scope.entity,
-        record_id: l.recordId,
-        system: scope.system,
-        external_id: l.externalId,
-        last_hash: l.hash ?? null,
-        updated_at: now,
-      })),
+      linkRows(scope, part, now),
       (rows) =>
         trx
           .insertInto('links')
           .values(rows)
-          .onConflict((oc) =>
-            oc.columns(['entity', 'system', 'external_id']).doUpdateSet({
-              // An unknown hash (null) never erases a known one.
-              last_hash: sql`coalesce(excluded.last_hash, links.last_hash)`,
-              updated_at: sql`excluded.updated_at`,
-            }),
-          ),
+          .onConflict((oc) => oc.doNothing()),
     );
   }
+  return inserted;
 }
 
 /**

@@ -15,6 +15,7 @@ import { createHttpClient } from '../http/client.ts';
 import type { SourceMapping } from '../mapping/source.ts';
 import type { Store } from '../store/store.ts';
 import type { DeliveryContext, RouteRuntime } from './delivery.ts';
+import { filterExitOf } from './filter-exit.ts';
 import type { IngestContext, RouteTarget } from './ingest.ts';
 import { compileOwnership } from './ownership.ts';
 import { createRateLimiter } from './rate-limiter.ts';
@@ -130,7 +131,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       config: route,
       connector,
       ...(built ? { mapping: built.mapping } : {}),
-      ...(defaults ? { deactivates: defaults.deactivates } : {}),
+      filterExit: filterExitOf(config, route, defaults),
     };
   });
   const sourceMappings = new Map<string, SourceMapping>();

@@ -2,6 +2,7 @@ import type { ObmenConfig, RouteConfig } from '../config/schema.ts';
 import { targetDefaults } from '../connectors/registry.ts';
 import type { TargetDefaults } from '../core/connector.ts';
 import { configError } from '../core/errors.ts';
+import { type FilterExit, filterExitOf } from '../engine/filter-exit.ts';
 import { MappingError } from './expression.ts';
 import { loadMapping } from './load.ts';
 import { type FieldRule, type MappingSpec, routeMappingSchema } from './spec.ts';
@@ -48,6 +49,8 @@ export interface EffectiveMapping {
   deletion: string;
   /** Whether a record leaving the filter is deactivated there (filterExit and the connector). */
   exitDeactivates: boolean;
+  /** What a record leaving the filter becomes there, and why (engine/filter-exit.ts). */
+  exit: FilterExit;
   externalId?: string;
   objects: EffectiveObject[];
   /** Mapping fields the default conversion does not write. */
@@ -124,7 +127,7 @@ export function effectiveMapping(
   if (without && defaults && defaults.withoutDefaults !== true) {
     notes.push(`extends: none cannot be honoured: ${defaults.withoutDefaults}`);
   }
-  const deactivates = defaults?.deactivates ?? true;
+  const exit = filterExitOf(config, route, defaults);
   return {
     route: route.name,
     entity: route.entity,
@@ -134,7 +137,8 @@ export function effectiveMapping(
     ...(filter === undefined ? {} : { filter }),
     filterExit,
     deletion: defaults?.deletion ?? 'as the connector writes a deleted record',
-    exitDeactivates: filter !== undefined && filterExit === 'deactivate' && deactivates,
+    exitDeactivates: filter !== undefined && exit === 'deactivate',
+    exit,
     ...(parsed.externalId === undefined ? {} : { externalId: parsed.externalId }),
     objects,
     added,
@@ -161,6 +165,13 @@ export function showRouteMapping(config: ObmenConfig, name: string, configDir: s
   }
 }
 
+const EXIT_KEPT: Record<FilterExit, string> = {
+  deactivate: 'kept as it is',
+  keep: 'kept as it is (filterExit: keep)',
+  'no-deletion': 'kept as it is (the target takes no deletion, below)',
+  'own-objects': `kept as it is (the target is a source of the entity too: what is linked there is its own)`,
+};
+
 const MARK: Record<EffectiveField['source'], string> = { default: ' ', mapping: '*', dropped: '-' };
 
 /** Plain text for the CLI: one line per target field, `*` marks the mapping's, `-` the dropped. */
@@ -172,11 +183,7 @@ export function formatEffectiveMapping(e: EffectiveMapping): string {
     out.push(`filter: ${e.filter}`);
     out.push(
       `a record the target holds that stops passing: ${
-        e.exitDeactivates
-          ? 'written as deleted (filterExit: deactivate), below'
-          : e.filterExit === 'keep'
-            ? 'kept as it is (filterExit: keep)'
-            : 'kept as it is (the target takes no deletion, below)'
+        e.exitDeactivates ? 'written as deleted (filterExit: deactivate), below' : EXIT_KEPT[e.exit]
       }`,
     );
   } else {

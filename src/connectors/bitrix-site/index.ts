@@ -39,7 +39,7 @@ export const bitrixSiteConnector: ConnectorFactory = {
     const settings = resolveBitrixSiteSystem(ctx.systemName, ctx.system);
     const name = ctx.systemName;
     const written = newWrittenReferences();
-    const rest = settings.rest ? connectSiteRest(ctx, settings.rest) : undefined;
+    const rest = settings.rest ? connectSiteRest(ctx, { ...settings, rest: settings.rest }) : undefined;
     let closed = false;
     const ensureOpen = () => {
       if (closed) throw configError(`${name}: the bitrix-site connector was closed; create a new one`);
@@ -72,7 +72,9 @@ export const bitrixSiteConnector: ConnectorFactory = {
       },
       async write(route: RouteConfig, items: DeliveryItem[]) {
         ensureOpen();
-        if (route.entity === 'order' && rest?.rest.statuses) return writeStatusesRest(rest, route, items);
+        // An order's state goes the same way whether it is the order itself or 1C's order_status.
+        if ((route.entity === 'order' || route.entity === 'order_status') && rest?.rest.statuses)
+          return writeStatusesRest(rest, route, items);
         return writeToSite({ ctx, settings, written }, route, items);
       },
       async close() {

@@ -5,6 +5,8 @@ import { Bitrix24Client } from '../bitrix24/client.ts';
 import { OperatingBudget } from '../bitrix24/limits.ts';
 import type { BitrixSiteRestSettings } from './rest-spec.ts';
 import { SiteStatuses } from './rest-status.ts';
+import type { BitrixSiteSettings } from './spec.ts';
+import type { StatusTables } from './statuses.ts';
 
 /**
  * The site's REST module is the Bitrix24 REST module (same envelope, errors, `batch`, leaky
@@ -33,15 +35,30 @@ export function newSiteRestClient(ctx: ConnectorContext, rest: BitrixSiteRestSet
   );
 }
 
-/** Everything the REST paths of one site share: the transport and the cached status directory. */
+/**
+ * Everything the REST paths of one site share: the transport, the cached status directory and
+ * the status tables (statuses.ts) the exchange path translates with, so both paths give and
+ * take the same words.
+ */
 export interface SiteRest {
   ctx: ConnectorContext;
   client: Bitrix24Client;
   rest: BitrixSiteRestSettings;
   statuses: SiteStatuses;
+  tables: StatusTables;
 }
 
-export function connectSiteRest(ctx: ConnectorContext, rest: BitrixSiteRestSettings): SiteRest {
+export function connectSiteRest(
+  ctx: ConnectorContext,
+  settings: BitrixSiteSettings & { rest: BitrixSiteRestSettings },
+): SiteRest {
+  const { rest } = settings;
   const client = newSiteRestClient(ctx, rest);
-  return { ctx, client, rest, statuses: new SiteStatuses(client, rest.language, ctx.clock ?? systemClock) };
+  return {
+    ctx,
+    client,
+    rest,
+    statuses: new SiteStatuses(client, rest.language, ctx.clock ?? systemClock),
+    tables: { statusMap: settings.statusMap, siteStatusMap: settings.siteStatusMap },
+  };
 }

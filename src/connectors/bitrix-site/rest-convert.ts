@@ -1,13 +1,15 @@
 import type { SourceItem } from '../../core/connector.ts';
 import { counterpartySchema } from '../../core/entities/index.ts';
 import { type SiteStatusDirectory, statusLabel } from './rest-status.ts';
+import { type StatusTables, statusFromSite } from './statuses.ts';
 
 /**
  * One order as `sale.order.get` returns it (camelCase, `Y`/`N` flags, ISO dates with the site's
  * offset, basket ids as strings) → the canonical order and its buyer, shaped like the exchange
  * path shapes them (docs/connectors/bitrix-site.md): the order's id is the site's order id, the
- * lines point at the products' XML_ID, the status reads `[N] name`, dates are the site's local
- * time. The buyer differs in one way: REST has no user login, so the buyer's id is the site's
+ * lines point at the products' XML_ID, the status is translated from `[N] name` by the same
+ * tables (statuses.ts: `new`, `paid`, `completed`; an unknown one stays `[X] name`), dates are
+ * the site's local time. The buyer differs in one way: REST has no user login, so the buyer's id is the site's
  * user id, not the exchange's `<id>#<login>#<name>`.
  */
 
@@ -94,7 +96,7 @@ export function buyerOf(order: Row): SourceItem | undefined {
 }
 
 /** sale.order.get's `order` → the canonical order (references in the site's ids). */
-export function orderOf(order: Row, statuses: SiteStatusDirectory): SourceItem {
+export function orderOf(order: Row, statuses: SiteStatusDirectory, tables: StatusTables): SourceItem {
   const basket = [...((order['basketItems'] as Row[] | undefined) ?? [])].sort(
     (a, b) => Number(a['sort'] ?? 0) - Number(b['sort'] ?? 0) || Number(a['id']) - Number(b['id']),
   );
@@ -107,7 +109,9 @@ export function orderOf(order: Row, statuses: SiteStatusDirectory): SourceItem {
     lines: basket.map(line),
     totals: { amount: Number(order['price']) },
     status:
-      text(order['statusId']) === undefined ? undefined : statusLabel(String(order['statusId']), statuses),
+      text(order['statusId']) === undefined
+        ? undefined
+        : statusFromSite(tables, statusLabel(String(order['statusId']), statuses)),
     paid: yes(order['payed']),
     shipped: yes(order['deducted']),
     cancelled: yes(order['canceled']),

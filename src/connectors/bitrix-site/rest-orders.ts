@@ -179,7 +179,7 @@ async function pageOf(deps: SiteRest, rows: Row[], position: Position): Promise<
         code: 'NO_ORDER',
       });
     }
-    orders.push(orderOf(order, statuses));
+    orders.push(orderOf(order, statuses, deps.tables));
     const buyer = buyerOf(order);
     if (buyer) buyers.set(buyer.externalId, buyer);
   }

@@ -1,13 +1,16 @@
 import type { RouteConfig } from '../../config/schema.ts';
 import type { DeliveryItem, ItemOutcome } from '../../core/connector.ts';
-import type { Order } from '../../core/entities/index.ts';
+import type { Order, OrderStatus } from '../../core/entities/index.ts';
 import { classify, ObmenError, permanentError } from '../../core/errors.ts';
 import { type BatchCommand, MAX_BATCH } from '../bitrix24/client.ts';
 import type { SiteRest } from './rest-client.ts';
 import { statusIdFor } from './rest-status.ts';
+import { type StatusTables, statusForSite } from './statuses.ts';
 
 /**
- * Sends the hub's state of site orders back through the site's REST: the status
+ * Sends the hub's state of site orders back through the site's REST — an `order` route's orders
+ * or an `order_status` route's states of them (1C's, whose `orderId` delivery resolved to the
+ * site's order id) alike: the status
  * (`sale.order.update` `statusId`), cancellation (`canceled`), payment (`sale.payment.update`
  * `paid`) and shipment (`sale.shipment.update` `deducted`). Per batch of orders: one `batch` of
  * `sale.order.get` to see what the site holds, then one `batch` (per 50 commands) with only
@@ -16,7 +19,9 @@ import { statusIdFor } from './rest-status.ts';
  * and the last write of each order sets `updated1c=Y`, so the REST orders pull does not read
  * obmen's own change back.
  *
- * The status is checked against the site's order statuses before anything is sent: the sale
+ * The hub's status goes through the same table as on the exchange path (statuses.ts: `paid` →
+ * P, `shipped` → F, `cancelled` leaves the status to the flag), then is checked against the
+ * site's order statuses before anything is sent: the sale
  * module itself does not check a status id on update, so a wrong one would be stored silently.
  * Everything else the site refuses is parked with the site's own message.
  */
@@ -45,11 +50,20 @@ interface Wanted {
 }
 
 /** The status the item asks for: the mapping's `statusId` wins over the canonical `status`. */
-function requestedStatus(item: DeliveryItem): string | undefined {
+function requestedStatus(item: DeliveryItem, tables: StatusTables): string | undefined {
   const mapped = item.fields?.['statusId'];
   if (typeof mapped === 'string' && mapped.trim() !== '') return mapped;
   const status = (item.data as Partial<Order>).status;
-  return typeof status === 'string' && status.trim() !== '' ? status : undefined;
+  return typeof status === 'string' && status.trim() !== '' ? statusForSite(tables, status) : undefined;
+}
+
+/** The site's order id: an order's own link there, or the order an order_status is of. */
+function siteOrderId(item: DeliveryItem): string | undefined {
+  if (item.entity === 'order_status') {
+    const orderId = (item.data as Partial<OrderStatus>).orderId;
+    return orderId === undefined ? undefined : String(orderId);
+  }
+  return item.externalId;
 }
 
 /** The writes that bring the site's order to the hub's state, in the order they must run. */
@@ -100,14 +114,21 @@ export async function writeStatusesRest(
   const outcomes = new Map<string, ItemOutcome>();
   const fail = (item: DeliveryItem, error: ObmenError) =>
     outcomes.set(item.recordId, { recordId: item.recordId, ok: false, error });
-  const label = (item: DeliveryItem) =>
-    item.externalId ? `order ${item.recordId} (site order ${item.externalId})` : `order ${item.recordId}`;
+  const label = (item: DeliveryItem) => {
+    const siteId = siteOrderId(item);
+    return siteId
+      ? `${item.entity} ${item.recordId} (site order ${siteId})`
+      : `${item.entity} ${item.recordId}`;
+  };
 
   const wanted: Wanted[] = [];
-  const needStatuses = items.some((item) => item.externalId && requestedStatus(item) !== undefined);
+  const needStatuses = items.some(
+    (item) => siteOrderId(item) && requestedStatus(item, deps.tables) !== undefined,
+  );
   const directory = needStatuses ? await deps.statuses.get() : undefined;
   for (const item of items) {
-    if (!item.externalId || !/^\d+$/.test(item.externalId)) {
+    const siteId = siteOrderId(item);
+    if (!siteId || !/^\d+$/.test(siteId)) {
       fail(
         item,
         permanentError(
@@ -117,7 +138,7 @@ export async function writeStatusesRest(
       );
       continue;
     }
-    const requested = requestedStatus(item);
+    const requested = requestedStatus(item, deps.tables);
     let statusId: string | undefined;
     if (requested !== undefined && directory) {
       const resolved = statusIdFor(requested, directory);
@@ -133,7 +154,7 @@ export async function writeStatusesRest(
       }
       statusId = resolved.id;
     }
-    wanted.push({ item, siteId: Number(item.externalId), statusId });
+    wanted.push({ item, siteId: Number(siteId), statusId });
   }
 
   // What the site holds now.
@@ -166,17 +187,17 @@ export async function writeStatusesRest(
   }
 
   // Only what differs, each order's writes together and in order.
-  const pending = new Map<string, { item: DeliveryItem; keys: string[] }>();
+  const pending = new Map<string, { item: DeliveryItem; keys: string[]; siteId: number }>();
   const commands: BatchCommand[] = [];
   for (const w of wanted) {
     const order = current.get(w.item.recordId);
     if (!order) continue;
     const own = commandsFor(w, order);
     if (own.length === 0) {
-      outcomes.set(w.item.recordId, { recordId: w.item.recordId, ok: true, externalId: w.item.externalId! });
+      outcomes.set(w.item.recordId, { recordId: w.item.recordId, ok: true, externalId: String(w.siteId) });
       continue;
     }
-    pending.set(w.item.recordId, { item: w.item, keys: own.map((c) => c.key) });
+    pending.set(w.item.recordId, { item: w.item, keys: own.map((c) => c.key), siteId: w.siteId });
     commands.push(...own);
   }
   const results = new Map<string, { ok: true } | { ok: false; error: ObmenError }>();
@@ -191,10 +212,10 @@ export async function writeStatusesRest(
       break;
     }
   }
-  for (const { item, keys } of pending.values()) {
+  for (const { item, keys, siteId } of pending.values()) {
     const failed = keys.map((k) => results.get(k)).find((r) => r && !r.ok);
     if (failed && !failed.ok) fail(item, aboutOrder(failed.error, system, label(item)));
-    else outcomes.set(item.recordId, { recordId: item.recordId, ok: true, externalId: item.externalId! });
+    else outcomes.set(item.recordId, { recordId: item.recordId, ok: true, externalId: String(siteId) });
   }
   return items.map((item) => outcomes.get(item.recordId)!);
 }

@@ -24,7 +24,9 @@ export const DEFAULT_STATUSES_FROM_SITE: Readonly<Record<string, string>> = {
   F: 'completed',
 };
 
-type Maps = Pick<BitrixSiteOptions, 'statusMap' | 'siteStatusMap'>;
+/** options.statusMap and options.siteStatusMap: the user's entries over the defaults. */
+export type StatusTables = Pick<BitrixSiteOptions, 'statusMap' | 'siteStatusMap'>;
+type Maps = StatusTables;
 
 /** "[N] Принят, ожидается оплата" (what the site exports) or "N" → "N". */
 export function siteStatusId(value: string): string {

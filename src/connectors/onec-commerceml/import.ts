@@ -25,6 +25,7 @@ const ENTITY_RU: Record<string, string> = {
   product: 'товар',
   counterparty: 'контрагент',
   order: 'документ',
+  order_status: 'состояние заказа',
 };
 
 // A session's error text is a readable summary; the count says how many there were in all.
@@ -40,6 +41,8 @@ export interface ImportDeps {
   parseThread?: boolean;
   /** Told what the file holds, for `mode=deactivate` (deactivate.ts). */
   observe?: ImportObserver;
+  /** What the parser read, as the hub should take it (sale-status.ts: orders and their states). */
+  reading?: (events: AsyncIterable<CmlEvent>) => AsyncIterable<CmlEvent>;
 }
 
 /** Watches one file's import: its package header, every Ид read (valid or not), the outcome. */
@@ -127,11 +130,12 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
     await inSession(sessionId, async () => {
       // Parsing runs on its own thread, ahead of the ingest here (two cores for a big catalog).
       const parse = deps.parseThread === false ? parseCommerceMl : parseCommerceMlInWorker;
-      for await (const cml of parse(event.path, {
+      const parsed = parse(event.path, {
         signal: event.signal,
         fileLabel: event.filename,
         rawFor: deps.mappings?.keys() ?? [],
-      })) {
+      });
+      for await (const cml of deps.reading ? deps.reading(parsed) : parsed) {
         if (cml.kind === 'package') deps.observe?.package(cml);
         if (cml.kind === 'item') {
           deps.observe?.item(cml.entity, cml.item.externalId);

@@ -14,6 +14,7 @@ import { importExchangeFile } from './import.ts';
 import { InboxRecorder } from './inbox.ts';
 import { infoXml } from './info.ts';
 import { confirmOrders, queryOrders } from './orders-export.ts';
+import { saleDocuments } from './sale-status.ts';
 import { dbSessionStore } from './session-store.ts';
 import { resolveOnecCommercemlSystem } from './spec.ts';
 
@@ -70,6 +71,8 @@ export const onecCommercemlConnector: ConnectorFactory = {
                   event.type === 'catalog'
                     ? new ImportTracker(catalogExchangeDir(settings), event.filename, runtime.clock.now())
                     : undefined;
+                // 1C's order documents carry the order's state: read as order_status too.
+                const reading = event.type === 'sale' ? saleDocuments(runtime, name, settings) : undefined;
                 const message = await importExchangeFile(
                   {
                     runtime,
@@ -78,6 +81,7 @@ export const onecCommercemlConnector: ConnectorFactory = {
                     mappings,
                     parseThread: settings.parseThread,
                     ...(observe ? { observe } : {}),
+                    ...(reading ? { reading } : {}),
                   },
                   event,
                 );

@@ -102,6 +102,10 @@ export const onecCommercemlOptionsSchema = z
         { id: 'F', name: 'Выполнен' },
       ])
       .meta({ description: 'Order statuses listed by mode=info' }),
+    statusMap: z.record(z.string(), z.string()).default({}).meta({
+      description:
+        'Status id 1C sends with its order documents («Статуса заказа ИД», one of statuses) → order status, over N → new, P → paid, F → completed',
+    }),
     paymentSystems: z
       .array(listEntry)
       .default([])
