@@ -42,7 +42,14 @@ export interface ImportDeps {
   /** Told what the file holds, for `mode=deactivate` (deactivate.ts). */
   observe?: ImportObserver;
   /** What the parser read, as the hub should take it (sale-status.ts: orders and their states). */
-  reading?: (events: AsyncIterable<CmlEvent>) => AsyncIterable<CmlEvent>;
+  reading?: EventReading;
+}
+
+/** A step between the parser and the ingest that rewrites the stream of events. */
+export interface EventReading {
+  /** Entities whose items it reads `raw` of: the parser thread sends `raw` only where asked. */
+  rawFor: readonly string[];
+  read(events: AsyncIterable<CmlEvent>): AsyncIterable<CmlEvent>;
 }
 
 /** Watches one file's import: its package header, every Ид read (valid or not), the outcome. */
@@ -133,9 +140,9 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
       const parsed = parse(event.path, {
         signal: event.signal,
         fileLabel: event.filename,
-        rawFor: deps.mappings?.keys() ?? [],
+        rawFor: [...(deps.mappings?.keys() ?? []), ...(deps.reading?.rawFor ?? [])],
       });
-      for await (const cml of deps.reading ? deps.reading(parsed) : parsed) {
+      for await (const cml of deps.reading ? deps.reading.read(parsed) : parsed) {
         if (cml.kind === 'package') deps.observe?.package(cml);
         if (cml.kind === 'item') {
           deps.observe?.item(cml.entity, cml.item.externalId);

@@ -4,6 +4,7 @@ import type { Runtime } from '../../engine/runtime.ts';
 import type { CmlEvent } from '../../formats/commerceml/index.ts';
 import { parseBool, toIsoDate } from '../../formats/commerceml/values.ts';
 import { siteStatusId, statusFromSite } from '../bitrix-site/statuses.ts';
+import type { EventReading } from './import.ts';
 import type { OnecCommercemlSettings } from './spec.ts';
 
 /**
@@ -111,7 +112,7 @@ export function saleDocuments(
   runtime: Runtime,
   system: string,
   settings: OnecCommercemlSettings,
-): (events: AsyncIterable<CmlEvent>) => AsyncIterable<CmlEvent> {
+): EventReading {
   /** The hub holds this object, and another system is where it came from. */
   const startedElsewhere = async (entity: string, externalId: string) => {
     const row = await runtime.store.db
@@ -126,7 +127,9 @@ export function saleDocuments(
       .executeTakeFirst();
     return row !== undefined && row.origin !== system;
   };
-  return async function* (events) {
+  // orderStatusOf reads the document's requisites from the order's raw element.
+  return { rawFor: ['order'], read };
+  async function* read(events: AsyncIterable<CmlEvent>): AsyncIterable<CmlEvent> {
     for await (const event of events) {
       if (event.kind !== 'item' || (event.entity !== 'order' && event.entity !== 'counterparty')) {
         yield event;
@@ -136,5 +139,5 @@ export function saleDocuments(
       const state = event.entity === 'order' ? orderStatusOf(event.item, settings) : undefined;
       if (state) yield { kind: 'item', entity: 'order_status', item: state, line: event.line };
     }
-  };
+  }
 }
