@@ -29,14 +29,19 @@ export async function matchBeforeIngest(
   entity: string,
   system: string,
   items: readonly SourceItem[],
-  options: { rules?: readonly MatchRule[]; now?: number } = {},
+  options: {
+    rules?: readonly MatchRule[];
+    now?: number;
+    /** The caller has just looked the items up: none of them is linked for this system yet. */
+    unlinked?: boolean;
+  } = {},
 ): Promise<MatchBeforeIngestResult> {
   const rules = options.rules ?? DEFAULT_MATCH_RULES[entity] ?? [];
   const result: MatchBeforeIngestResult = { items: [...items], matched: [], held: [] };
   if (rules.length === 0 || items.length === 0) return result;
 
   // Objects already linked for this system need no matching.
-  const ids = [...new Set(items.map((item) => item.externalId))];
+  const ids = options.unlinked ? [] : [...new Set(items.map((item) => item.externalId))];
   const known = new Set<string>();
   for (const part of chunk(ids, KEYS_PER_QUERY)) {
     const rows = await store.db

@@ -18,6 +18,12 @@ export interface DialectCapabilities {
   readonly timestampType: 'integer' | 'bigint';
   /** Column type for floating-point numbers. */
   readonly realType: 'real' | 'double precision';
+  /**
+   * The planner needs column statistics to probe an index for a list of keys; obmen analyzes
+   * its bulk tables once they hold rows and were never analyzed (store/statistics.ts).
+   * SQLite's planner assumes an index lookup is selective without them.
+   */
+  readonly analyzeNewTables: boolean;
 }
 
 export const SQLITE: DialectCapabilities = {
@@ -29,6 +35,7 @@ export const SQLITE: DialectCapabilities = {
   autoIdType: 'integer',
   timestampType: 'integer',
   realType: 'real',
+  analyzeNewTables: false,
 };
 
 export const POSTGRES: DialectCapabilities = {
@@ -40,4 +47,5 @@ export const POSTGRES: DialectCapabilities = {
   autoIdType: 'bigserial',
   timestampType: 'bigint',
   realType: 'double precision',
+  analyzeNewTables: true,
 };
