@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { configSchema } from '../src/config/schema.ts';
 import { ingest } from '../src/engine/ingest.ts';
 import { createRuntime } from '../src/engine/runtime.ts';
@@ -5,6 +6,7 @@ import { drainRoute } from '../src/engine/worker.ts';
 import type { Store } from '../src/store/store.ts';
 import { productBatches } from './data.ts';
 import { type ProcessSampler, startProcessSampler } from './rss.ts';
+import { serverCpu } from './server-cpu.ts';
 
 export const ROUTE = 'products-to-noop';
 export const SOURCE_SYSTEM = 'onec';
@@ -29,6 +31,10 @@ export interface PhaseFigures {
   perSecond: number;
   /** CPU time of this process (user + system) during the phase: wall time minus waiting. */
   cpuSeconds: number;
+  /** CPU time of the PostgreSQL backends serving this process (absent on SQLite, or when unreadable). */
+  serverCpuSeconds?: number;
+  /** 1-minute load average of the machine at the end of the phase (other work distorts wall figures). */
+  loadAverage: number;
   /** Per-batch latency, milliseconds. */
   batchP50Ms: number;
   batchP95Ms: number;
@@ -53,6 +59,7 @@ function phase(
   latencies: number[],
   cpu: NodeJS.CpuUsage,
   sampler: ProcessSampler,
+  server: { from: number | undefined; to: number | undefined },
 ): PhaseFigures {
   const loopStallMaxMs = sampler.takeStallMs();
   const sorted = [...latencies].sort((a, b) => a - b);
@@ -62,6 +69,10 @@ function phase(
     seconds,
     perSecond: seconds > 0 ? count / seconds : 0,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(server.from !== undefined && server.to !== undefined
+      ? { serverCpuSeconds: Math.round((server.to - server.from) * 100) / 100 }
+      : {}),
+    loadAverage: loadavg()[0]!,
     batchP50Ms: at(0.5),
     batchP95Ms: at(0.95),
     batchMaxMs: sorted.at(-1) ?? 0,
@@ -97,17 +108,25 @@ function check(condition: boolean, message: string): void {
  */
 export async function runEngineBench(
   store: Store,
-  options: { records: number; batchSize: number; log?: (line: string) => void },
+  options: {
+    records: number;
+    batchSize: number;
+    log?: (line: string) => void;
+    /** application_name of this process's PostgreSQL connections, to read the server's CPU. */
+    applicationName?: string;
+  },
 ): Promise<EngineFigures> {
   const { records, batchSize } = options;
   const log = options.log ?? (() => {});
   const runtime = createRuntime({ config: benchConfig(batchSize), store, owner: 'bench' });
   const baselineRssBytes = process.memoryUsage.rss();
   const sampler = startProcessSampler(50);
+  const server = serverCpu(store, options.applicationName);
   try {
     // 1. New products.
     let created = 0;
     let latencies: number[] = [];
+    let serverFrom = await server.read();
     let cpuFrom = process.cpuUsage();
     let started = performance.now();
     for (const items of productBatches(records, batchSize)) {
@@ -117,19 +136,25 @@ export async function runEngineBench(
       check(result.invalid.length === 0, `invalid items: ${JSON.stringify(result.invalid.slice(0, 3))}`);
       created += result.created;
     }
+    const ingestSeconds = (performance.now() - started) / 1000;
+    const ingestCpu = process.cpuUsage(cpuFrom);
     const ingestPhase = {
-      ...phase((performance.now() - started) / 1000, records, latencies, process.cpuUsage(cpuFrom), sampler),
+      ...phase(ingestSeconds, records, latencies, ingestCpu, sampler, {
+        from: serverFrom,
+        to: await server.read(),
+      }),
       created,
     };
     check(created === records, `ingest created ${created} of ${records}`);
     check((await countRows(store, 'outbox')) === records, 'one outbox row per product');
-    log(`  ingest      ${fmtRate(ingestPhase.perSecond)}/s`);
+    log(`  ingest      ${fmtRate(ingestPhase.perSecond)}/s${fmtCpu(ingestPhase)}`);
 
     // 2. The same products again, unchanged: must cost no version and no outbox write.
     const historyBefore = await countRows(store, 'record_history');
     const stampBefore = await outboxStamp(store);
     let changed = 0;
     latencies = [];
+    serverFrom = await server.read();
     cpuFrom = process.cpuUsage();
     started = performance.now();
     for (const items of productBatches(records, batchSize)) {
@@ -140,6 +165,7 @@ export async function runEngineBench(
     }
     const reingestSeconds = (performance.now() - started) / 1000;
     const reingestCpu = process.cpuUsage(cpuFrom);
+    const reingestServer = { from: serverFrom, to: await server.read() };
     const versionsCreated = (await countRows(store, 'record_history')) - historyBefore;
     const outboxRowsTouched = await store.db
       .selectFrom('outbox')
@@ -151,14 +177,17 @@ export async function runEngineBench(
     check(versionsCreated === 0, `re-ingest created ${versionsCreated} versions`);
     check(outboxRowsTouched === 0, `re-ingest touched ${outboxRowsTouched} outbox rows`);
     const reingestPhase = {
-      ...phase(reingestSeconds, records, latencies, reingestCpu, sampler),
+      ...phase(reingestSeconds, records, latencies, reingestCpu, sampler, reingestServer),
       versionsCreated,
       outboxRowsTouched,
     };
-    log(`  re-ingest   ${fmtRate(reingestPhase.perSecond)}/s, ${versionsCreated} versions`);
+    log(
+      `  re-ingest   ${fmtRate(reingestPhase.perSecond)}/s${fmtCpu(reingestPhase)}, ${versionsCreated} versions`,
+    );
 
     // 3. Deliver every outbox row to the noop sink.
     latencies = [];
+    serverFrom = await server.read();
     cpuFrom = process.cpuUsage();
     let last = performance.now();
     started = last;
@@ -171,16 +200,17 @@ export async function runEngineBench(
     });
     const deliverySeconds = (performance.now() - started) / 1000;
     const deliveryCpu = process.cpuUsage(cpuFrom);
+    const deliveryServer = { from: serverFrom, to: await server.read() };
     check(
       totals.delivered === records,
       `delivered ${totals.delivered} of ${records} (${JSON.stringify(totals)})`,
     );
     const deliveryPhase = {
-      ...phase(deliverySeconds, totals.delivered, latencies, deliveryCpu, sampler),
+      ...phase(deliverySeconds, totals.delivered, latencies, deliveryCpu, sampler, deliveryServer),
       delivered: totals.delivered,
       batches: totals.batches,
     };
-    log(`  delivery    ${fmtRate(deliveryPhase.perSecond)}/s`);
+    log(`  delivery    ${fmtRate(deliveryPhase.perSecond)}/s${fmtCpu(deliveryPhase)}`);
 
     const memory = await sampler.stop();
     return {
@@ -199,6 +229,12 @@ export async function runEngineBench(
     await sampler.stop();
     await runtime.close();
   }
+}
+
+/** ` (CPU 4.2 s, server 3.1 s, load 1.2)`: what the wall-clock rate cost, and how busy the machine was. */
+function fmtCpu(p: PhaseFigures): string {
+  const server = p.serverCpuSeconds === undefined ? '' : `, server ${p.serverCpuSeconds.toFixed(1)} s`;
+  return ` (CPU ${p.cpuSeconds.toFixed(1)} s${server}, load ${p.loadAverage.toFixed(1)})`;
 }
 
 export function fmtRate(value: number): string {
