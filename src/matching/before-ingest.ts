@@ -69,6 +69,7 @@ export async function matchBeforeIngest(
       if (keys.length > 0) wanted.set(item, keys);
     }
     const hits = await lookupKeys(store, entity, system, rule, [...new Set([...wanted.values()].flat())]);
+    if (hits.size === 0) continue; // nothing found by this rule: every item goes on to the next one
     let strongOf: Map<string, string[]> | undefined;
     if (strong && rule !== strong) {
       const candidates = [...new Set([...hits.values()].flat())];
@@ -127,10 +128,10 @@ export async function matchBeforeIngest(
   const now = options.now ?? Date.now();
   const heldIds = new Set<string>();
   const links: Array<{ externalId: string; recordId: string }> = [];
+  const linked = new Set<string>();
   for (const item of items) {
     const decision = decided.get(item.externalId);
-    if (!decision || heldIds.has(item.externalId) || links.some((l) => l.externalId === item.externalId))
-      continue;
+    if (!decision || heldIds.has(item.externalId) || linked.has(item.externalId)) continue;
     const all =
       decision.kind === 'one' ? [{ recordId: decision.recordId, key: decision.key }] : decision.hits;
     const hits = all.filter((h) => !taken.has(h.recordId));
@@ -138,6 +139,7 @@ export async function matchBeforeIngest(
     if (hits.length === 1) {
       const [hit] = hits as [{ recordId: string; key: string }];
       taken.add(hit.recordId);
+      linked.add(item.externalId);
       links.push({ externalId: item.externalId, recordId: hit.recordId });
       result.matched.push({
         externalId: item.externalId,
