@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * JSON with object keys sorted, so that the same content always gives the same text and
@@ -38,9 +38,6 @@ export function stableStringify(value: unknown): string {
 
 /** Content hash of a canonical record: sha256 of its stable JSON plus the deleted flag. */
 export function contentHash(canonicalJson: string, deleted: boolean): string {
-  return createHash('sha256')
-    .update(deleted ? 'D' : 'A')
-    .update(canonicalJson)
-    .digest('base64url')
-    .slice(0, 32);
+  // crypto.hash is the one-shot form of createHash(…).update(…).digest(…): same bytes, no Hash object.
+  return hash('sha256', (deleted ? 'D' : 'A') + canonicalJson, 'base64url').slice(0, 32);
 }
