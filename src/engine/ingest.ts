@@ -6,7 +6,7 @@ import { contentHash, stableStringify } from '../core/hash.ts';
 import { newRecordId } from '../core/ids.ts';
 import { matchBeforeIngest } from '../matching/before-ingest.ts';
 import { DEFAULT_MATCH_RULES, type MatchRule, matchKeysOf } from '../matching/rules.ts';
-import { ensureStatistics } from '../store/statistics.ts';
+import { refreshStatistics } from '../store/statistics.ts';
 import type { Db, Store } from '../store/store.ts';
 import { type BulkColumns, executeBulk } from './bulk.ts';
 import { chunk, yieldToEventLoop } from './chunks.ts';
@@ -154,8 +154,8 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
         isLast ? request.cursor : undefined,
       ),
     );
-    // A first import into empty tables must not run on the planner's guesses (PostgreSQL).
-    await ensureStatistics(ctx.store);
+    // A big import must not run on statistics taken before it (PostgreSQL).
+    refreshStatistics(ctx.store);
     await yieldToEventLoop();
   }
   if (parts.length === 0 && request.cursor) {

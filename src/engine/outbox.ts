@@ -123,7 +123,7 @@ export async function claimRows(
           (db) => {
             let due = db
               .selectFrom('outbox')
-              .select('record_id')
+              .select(['route', 'record_id'])
               .where('route', '=', route)
               .where('state', '=', state);
             due =
@@ -146,8 +146,16 @@ export async function claimRows(
           ...(state === 'in_flight' ? { attempts: sql`attempts + 1` } : {}),
           updated_at: now,
         })
-        .where('route', '=', route)
-        .where('record_id', 'in', (db) => db.selectFrom('due').select('record_id'))
+        // (route, record_id) from the due rows rather than `route = …`: a route the planner's
+        // statistics do not know yet would make the outbox look like one row, and the
+        // semi-join would scan the due rows once per outbox row.
+        .where(({ eb, refTuple, selectFrom }) =>
+          eb(
+            refTuple('route', 'record_id'),
+            'in',
+            selectFrom('due').select(['route', 'record_id']).$asTuple('route', 'record_id'),
+          ),
+        )
         .returning(['record_id', 'want_version', 'attempts', 'force'])
         .execute();
       return rows.map((row) => ({
@@ -239,21 +247,24 @@ export async function completeRows(
   // columns of an unaliased VALUES list column1, column2, …; numbers travel as text on
   // PostgreSQL, hence the casts. SQLite has UPDATE FROM since 3.33 (better-sqlite3 bundles
   // a newer one).
-  // The lease check compares with the owner carried in every VALUES row, not with a constant:
-  // PostgreSQL's statistics, taken while no row was in flight, say no row has this owner, and
+  // The route and the lease owner are compared with values carried in every VALUES row, not
+  // with constants: the outbox must never look small to PostgreSQL's planner. Its statistics
+  // (autovacuum's, taken at some moment) may say no row has this owner, or this route, yet;
   // with `lease_owner = 'me'` it scanned the outbox once for that "one row" and joined it to
-  // the whole VALUES list per row found (n × m: 1.5 s per 1,000 rows at 20k rows). As a join
-  // condition it is checked on the row the primary key found.
+  // the whole VALUES list per row found (n × m: 1.5 s per 1,000 rows at 20k rows). As join
+  // conditions they are checked on the row the primary key found.
   // `state || ''` keeps SQLite's planner from walking outbox_claim (route, state) for every
   // in-flight row of the route with the VALUES list as the inner loop (n × m); it then looks
   // each row up by primary key instead.
   const update = async (set: RawBuilder<unknown>, rows: unknown[][]) => {
     for (const part of chunk(rows, OUTCOME_CHUNK)) {
-      const ownerColumn = sql.raw(`v.column${part[0]!.length + 1}`);
-      const values = sql.join(part.map((row) => sql`(${sql.join([...row, owner])})`));
+      const width = part[0]!.length;
+      const routeColumn = sql.raw(`v.column${width + 1}`);
+      const ownerColumn = sql.raw(`v.column${width + 2}`);
+      const values = sql.join(part.map((row) => sql`(${sql.join([...row, route, owner])})`));
       await sql`update outbox set ${set}, lease_owner = null, lease_expires_at = null, updated_at = ${now}
         from (values ${values}) as v
-        where outbox.route = ${route} and outbox.record_id = v.column1
+        where outbox.route = ${routeColumn} and outbox.record_id = v.column1
           and outbox.lease_owner = ${ownerColumn} and outbox.state || '' = 'in_flight'`.execute(trx);
     }
   };

@@ -19,11 +19,11 @@ export interface DialectCapabilities {
   /** Column type for floating-point numbers. */
   readonly realType: 'real' | 'double precision';
   /**
-   * The planner needs column statistics to probe an index for a list of keys; obmen analyzes
-   * its bulk tables once they hold rows and were never analyzed (store/statistics.ts).
-   * SQLite's planner assumes an index lookup is selective without them.
+   * Key-list lookups are planned from column statistics, which obmen refreshes after bulk
+   * changes (store/statistics.ts). SQLite's planner assumes an index lookup is selective
+   * without them.
    */
-  readonly analyzeNewTables: boolean;
+  readonly plannerStatistics: boolean;
 }
 
 export const SQLITE: DialectCapabilities = {
@@ -35,7 +35,7 @@ export const SQLITE: DialectCapabilities = {
   autoIdType: 'integer',
   timestampType: 'integer',
   realType: 'real',
-  analyzeNewTables: false,
+  plannerStatistics: false,
 };
 
 export const POSTGRES: DialectCapabilities = {
@@ -47,5 +47,5 @@ export const POSTGRES: DialectCapabilities = {
   autoIdType: 'bigserial',
   timestampType: 'bigint',
   realType: 'double precision',
-  analyzeNewTables: true,
+  plannerStatistics: true,
 };

@@ -7,6 +7,7 @@ import { configError } from '../core/errors.ts';
 import { type DialectCapabilities, POSTGRES, SQLITE } from './capabilities.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { statisticsSettled } from './statistics.ts';
 
 export type Db = Kysely<Database>;
 
@@ -132,15 +133,17 @@ function openPostgres(url: string, options: OpenStoreOptions): Store {
   // fails with an error instead of the 'error' event killing the process.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return {
+  const store: Store = {
     db,
     caps: POSTGRES,
     location: redactUrl(url) + (options.pgSchema ? ` (schema ${options.pgSchema})` : ''),
     tx: (fn) => db.transaction().execute(fn),
     close: async () => {
+      await statisticsSettled(store);
       await db.destroy();
     },
   };
+  return store;
 }
 
 /** Applies pending numbered migrations, each in its own transaction, serialised across processes. */
