@@ -55,6 +55,10 @@ export async function matchBeforeIngest(
   }
   let pending = items.filter((item) => !known.has(item.externalId) && !item.deleted);
   if (pending.length === 0) return result;
+  // Every record has a link to the system it came from, and matching never merges two ids of
+  // one system: when no other system has objects of this entity, nothing can match (a first
+  // import from one source costs two index probes instead of a lookup per rule).
+  if (!(await otherSystemsHold(store, entity, system))) return result;
 
   const strong = STRONG_RULES[entity];
   const decided = new Map<
@@ -190,6 +194,22 @@ export async function matchBeforeIngest(
   }
   if (heldIds.size > 0) result.items = result.items.filter((item) => !heldIds.has(item.externalId));
   return result;
+}
+
+/** Whether a system other than `system` has links for this entity (two range probes of links_pk). */
+async function otherSystemsHold(store: Store, entity: string, system: string): Promise<boolean> {
+  // `system <> …` is not an index range; `<` and `>` are, and each stops at the first row.
+  for (const op of ['<', '>'] as const) {
+    const row = await store.db
+      .selectFrom('links')
+      .select('system')
+      .where('entity', '=', entity)
+      .where('system', op, system)
+      .limit(1)
+      .executeTakeFirst();
+    if (row) return true;
+  }
+  return false;
 }
 
 /** key → record ids holding it, for one rule; external_id looks at other systems' links. */

@@ -61,6 +61,12 @@ function openSqlite(url: string): Store {
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
   // last transactions), which is the trade-off SQLite recommends for WAL.
   database.pragma('synchronous = NORMAL');
+  // Checkpoint (copy the WAL into the database file, with an fsync of each) every ~40 MB of WAL
+  // instead of every 4 MB: an import chunk writes about 3 MB, so the default checkpointed after
+  // nearly every chunk, and the fsyncs were a quarter to a third of the import's wall time
+  // (100k products: 7.9 s instead of 10.5 s at the same CPU). Pages changed again between two
+  // checkpoints are copied once. Durability is unchanged: it is set by `synchronous` above.
+  database.pragma('wal_autocheckpoint = 10000');
   // SQLite's own lower() folds ASCII only; Russian text must be searchable case-insensitively too.
   database.function('lower', { deterministic: true }, (text: unknown) =>
     text == null ? null : String(text).toLowerCase(),
@@ -110,7 +116,7 @@ function keepStatements(database: SQLite.Database): SqliteDatabase {
   };
 }
 
-/** Statements kept per SQLite connection (a 1000-row insert is a few hundred KB compiled). */
+/** Statements kept per SQLite connection (a 1000-value statement is some tens of KB compiled). */
 const KEPT_STATEMENTS = 48;
 
 function openPostgres(url: string, options: OpenStoreOptions): Store {
