@@ -1,7 +1,8 @@
 import type { SourceItem } from '../core/connector.ts';
 import { chunk } from '../engine/chunks.ts';
+import { systemsOf } from '../engine/links.ts';
 import type { Store } from '../store/store.ts';
-import { type MatchCandidate, namesOf } from './find.ts';
+import { linkedIn, type MatchCandidate, namesOf } from './find.ts';
 import { holdPossibleDuplicate } from './holds.ts';
 import { DEFAULT_MATCH_RULES, keysFor, type MatchRule, STRONG_RULES } from './rules.ts';
 
@@ -57,8 +58,9 @@ export async function matchBeforeIngest(
   if (pending.length === 0) return result;
   // Every record has a link to the system it came from, and matching never merges two ids of
   // one system: when no other system has objects of this entity, nothing can match (a first
-  // import from one source costs two index probes instead of a lookup per rule).
-  if (!(await otherSystemsHold(store, entity, system))) return result;
+  // import from one source costs an index probe instead of a lookup per rule).
+  const others = (await systemsOf(store.db, entity)).filter((other) => other !== system);
+  if (others.length === 0) return result;
 
   const strong = STRONG_RULES[entity];
   const decided = new Map<
@@ -72,7 +74,7 @@ export async function matchBeforeIngest(
       const keys = rule === 'external_id' ? [item.externalId] : keysFor(rule, item.data);
       if (keys.length > 0) wanted.set(item, keys);
     }
-    const hits = await lookupKeys(store, entity, system, rule, [...new Set([...wanted.values()].flat())]);
+    const hits = await lookupKeys(store, entity, others, rule, [...new Set([...wanted.values()].flat())]);
     if (hits.size === 0) continue; // nothing found by this rule: every item goes on to the next one
     let strongOf: Map<string, string[]> | undefined;
     if (strong && rule !== strong) {
@@ -196,27 +198,11 @@ export async function matchBeforeIngest(
   return result;
 }
 
-/** Whether a system other than `system` has links for this entity (two range probes of links_pk). */
-async function otherSystemsHold(store: Store, entity: string, system: string): Promise<boolean> {
-  // `system <> …` is not an index range; `<` and `>` are, and each stops at the first row.
-  for (const op of ['<', '>'] as const) {
-    const row = await store.db
-      .selectFrom('links')
-      .select('system')
-      .where('entity', '=', entity)
-      .where('system', op, system)
-      .limit(1)
-      .executeTakeFirst();
-    if (row) return true;
-  }
-  return false;
-}
-
-/** key → record ids holding it, for one rule; external_id looks at other systems' links. */
+/** key → record ids holding it, for one rule; external_id looks at the other systems' links. */
 async function lookupKeys(
   store: Store,
   entity: string,
-  system: string,
+  others: readonly string[],
   rule: MatchRule,
   keys: string[],
 ): Promise<Map<string, string[]>> {
@@ -224,19 +210,7 @@ async function lookupKeys(
   for (const part of chunk(keys, KEYS_PER_QUERY)) {
     const rows =
       rule === 'external_id'
-        ? (
-            await store.db
-              .selectFrom('links')
-              .innerJoin('records', (join) =>
-                join.onRef('records.entity', '=', 'links.entity').onRef('records.id', '=', 'links.record_id'),
-              )
-              .select(['links.record_id as record_id', 'links.external_id as key'])
-              .where('links.entity', '=', entity)
-              .where('links.system', '!=', system)
-              .where('links.external_id', 'in', part)
-              .where('records.deleted', '=', 0)
-              .execute()
-          ).map((r) => ({ record_id: r.record_id, key: r.key }))
+        ? await linkedIn(store, entity, others, part)
         : await store.db
             .selectFrom('match_keys')
             .select(['record_id', 'key'])
