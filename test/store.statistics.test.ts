@@ -51,7 +51,7 @@ describe('planner statistics of the lookup tables [postgres]', { skip }, () => {
     await database?.drop();
   });
 
-  test('are taken once an import has changed the tables, and again when a new target gets links', async () => {
+  test('are taken once an import has changed the tables, and again when a new system gets many links', async () => {
     const hub = await createTestHub(
       store,
       hubConfig({ systems: { onec: { kind: 'noop' }, sink: { kind: 'noop' } } }),
@@ -84,6 +84,23 @@ describe('planner statistics of the lookup tables [postgres]', { skip }, () => {
         store,
         async () => (await knownValues(store, 'links', 'system')).includes('sink'),
         'the links of sink are in the statistics',
+      );
+
+      // A third system's links: fewer changes than half the table, but a value the statistics
+      // do not know, with more than a thousand rows.
+      await store.tx((trx) =>
+        upsertLinks(
+          trx,
+          store.caps,
+          { entity: 'product', system: 'site' },
+          records.slice(0, 1_100).map((r) => ({ recordId: r.id, externalId: `site-${r.id}`, hash: null })),
+          Date.now(),
+        ),
+      );
+      await refreshUntil(
+        store,
+        async () => (await knownValues(store, 'links', 'system')).includes('site'),
+        'the links of site are in the statistics',
       );
     } finally {
       await hub.close();
