@@ -10,6 +10,8 @@ import { serverCpu } from './server-cpu.ts';
 
 export const ROUTE = 'products-to-noop';
 export const SOURCE_SYSTEM = 'onec';
+/** A second source of the same products (a site that had them before obmen), for the matching phase. */
+export const SECOND_SYSTEM = 'site';
 
 /** What one dialect measured; rates are objects per second of wall time. */
 export interface EngineFigures {
@@ -19,6 +21,8 @@ export interface EngineFigures {
   ingest: PhaseFigures & { created: number };
   reingest: PhaseFigures & { versionsCreated: number; outboxRowsTouched: number };
   delivery: PhaseFigures & { delivered: number; batches: number };
+  /** The same products from a second system under its own ids, each matched by article to the record the first one made. */
+  matching: PhaseFigures & { matched: number };
   /** RSS before the first record (runtime, tsx loader, modules): the rest is the bench's growth. */
   baselineRssBytes: number;
   peakRssBytes: number;
@@ -47,6 +51,7 @@ function benchConfig(batchSize: number) {
   return configSchema.parse({
     systems: {
       [SOURCE_SYSTEM]: { kind: 'noop' },
+      [SECOND_SYSTEM]: { kind: 'noop' },
       sink: { kind: 'noop' },
     },
     routes: [{ name: ROUTE, entity: 'product', target: 'sink', batchSize }],
@@ -103,7 +108,8 @@ function check(condition: boolean, message: string): void {
 }
 
 /**
- * Ingest → unchanged re-ingest → delivery to a noop sink, on an empty migrated store.
+ * Ingest → unchanged re-ingest → delivery to a noop sink → the same products matched from a
+ * second system, on an empty migrated store.
  * The caller owns the store (fresh file / fresh schema) and closes it.
  */
 export async function runEngineBench(
@@ -212,6 +218,32 @@ export async function runEngineBench(
     };
     log(`  delivery    ${fmtRate(deliveryPhase.perSecond)}/s${fmtCpu(deliveryPhase)}`);
 
+    // 4. The same products from a second system, under that system's ids: matching (on by
+    //    default) links each to the record the first system made, by 1C Ид (none here), then
+    //    article. The content is the same, so nothing changes downstream. The phases above come
+    //    from one system only, where matching has nothing to compare with and costs a probe.
+    let matched = 0;
+    latencies = [];
+    serverFrom = await server.read();
+    cpuFrom = process.cpuUsage();
+    started = performance.now();
+    for (const items of productBatches(records, batchSize, `${SECOND_SYSTEM}-`)) {
+      const t = performance.now();
+      const result = await ingest(runtime.ingest, { system: SECOND_SYSTEM, entity: 'product', items });
+      latencies.push(performance.now() - t);
+      matched += result.matched;
+      check(result.created === 0, `matching created ${result.created} objects instead of matching them`);
+    }
+    const matchingSeconds = (performance.now() - started) / 1000;
+    const matchingCpu = process.cpuUsage(cpuFrom);
+    const matchingServer = { from: serverFrom, to: await server.read() };
+    check(matched === records, `matched ${matched} of ${records}`);
+    const matchingPhase = {
+      ...phase(matchingSeconds, records, latencies, matchingCpu, sampler, matchingServer),
+      matched,
+    };
+    log(`  matching    ${fmtRate(matchingPhase.perSecond)}/s${fmtCpu(matchingPhase)}`);
+
     const memory = await sampler.stop();
     return {
       dialect: store.caps.name,
@@ -220,6 +252,7 @@ export async function runEngineBench(
       ingest: ingestPhase,
       reingest: reingestPhase,
       delivery: deliveryPhase,
+      matching: matchingPhase,
       baselineRssBytes,
       peakRssBytes: memory.sampledPeakBytes,
       kernelMaxRssBytes: memory.kernelMaxRssBytes,
