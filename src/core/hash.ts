@@ -24,20 +24,23 @@ export function stableStringify(value: unknown): string {
 
 const UNSUPPORTED = Symbol('unsupported');
 
+/** A value as JSON.stringify should see it: itself, key-ordered, or UNSUPPORTED. */
+function ordered(item: unknown): unknown {
+  const kind = typeof item;
+  if (kind === 'function' || kind === 'symbol') return UNSUPPORTED;
+  return item === null || kind !== 'object' ? item : inKeyOrder(item as object);
+}
+
 /** `value` with every object's keys in sorted order, or UNSUPPORTED (see stableStringify). */
 function inKeyOrder(value: object): unknown {
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      const kind = typeof item;
-      if (kind === 'function' || kind === 'symbol') return UNSUPPORTED;
-      if (item === null || kind !== 'object') continue;
-      const ordered = inKeyOrder(item as object);
-      if (ordered === UNSUPPORTED) return UNSUPPORTED;
-      if (ordered !== item) {
+      const item = ordered(value[i]);
+      if (item === UNSUPPORTED) return UNSUPPORTED;
+      if (item !== value[i]) {
         copy ??= value.slice();
-        copy[i] = ordered;
+        copy[i] = item;
       }
     }
     return copy ?? value;
@@ -54,15 +57,11 @@ function inKeyOrder(value: object): unknown {
     if (first >= 48 && first <= 57) return UNSUPPORTED; // "0"…"9": possibly an array index
     if (key === '__proto__') return UNSUPPORTED; // would set the copy's prototype
     if (i > 0 && keys[i - 1]! > key) sorted = false;
-    const item = object[key];
-    const kind = typeof item;
-    if (kind === 'function' || kind === 'symbol') return UNSUPPORTED;
-    if (item === null || kind !== 'object') continue;
-    const ordered = inKeyOrder(item as object);
-    if (ordered === UNSUPPORTED) return UNSUPPORTED;
-    if (ordered !== item) {
+    const item = ordered(object[key]);
+    if (item === UNSUPPORTED) return UNSUPPORTED;
+    if (item !== object[key]) {
       changed ??= new Map();
-      changed.set(key, ordered);
+      changed.set(key, item);
     }
   }
   if (sorted && !changed) return object;
