@@ -67,6 +67,11 @@ function openSqlite(url: string): Store {
   // (100k products: 7.9 s instead of 10.5 s at the same CPU). Pages changed again between two
   // checkpoints are copied once. Durability is unchanged: it is set by `synchronous` above.
   database.pragma('wal_autocheckpoint = 10000');
+  // A 4 MB page cache (better-sqlite3 sets 16 MB; SQLite's own default is 2 MB). The engine
+  // appends to its B-trees and looks keys up in batches; pages it reads again come from the
+  // OS's file cache at the cost of a read call. Measured on 100k products: the same ingest and
+  // delivery times, and a peak RSS 12–15 MB lower (the benchmark's limit is 300 MB).
+  database.pragma('cache_size = -4000');
   // SQLite's own lower() folds ASCII only; Russian text must be searchable case-insensitively too.
   database.function('lower', { deterministic: true }, (text: unknown) =>
     text == null ? null : String(text).toLowerCase(),
