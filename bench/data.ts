@@ -5,10 +5,10 @@ import type { SourceItem } from '../src/core/connector.ts';
  * so a second pass is an unchanged re-send. No groupId: a reference to a group that no route
  * delivers would park every product on delivery and measure the failure path instead.
  */
-export function productItem(index: number): SourceItem {
+export function productItem(index: number, idPrefix = ''): SourceItem {
   const code = String(index).padStart(8, '0');
   return {
-    externalId: `00000000-0000-0000-0000-${code.padStart(12, '0')}`,
+    externalId: `${idPrefix}00000000-0000-0000-0000-${code.padStart(12, '0')}`,
     data: {
       name: `Товар ${code} — дрель аккумуляторная`,
       article: `ART-${code}`,
@@ -20,12 +20,15 @@ export function productItem(index: number): SourceItem {
   };
 }
 
-/** Batches are generated lazily, as a source would page them, so their memory is not held. */
-export function* productBatches(total: number, batchSize: number): Generator<SourceItem[]> {
+/**
+ * Batches are generated lazily, as a source would page them, so their memory is not held.
+ * `idPrefix` gives another system's ids to the same products.
+ */
+export function* productBatches(total: number, batchSize: number, idPrefix = ''): Generator<SourceItem[]> {
   for (let start = 0; start < total; start += batchSize) {
     const end = Math.min(total, start + batchSize);
     const batch: SourceItem[] = [];
-    for (let index = start; index < end; index++) batch.push(productItem(index));
+    for (let index = start; index < end; index++) batch.push(productItem(index, idPrefix));
     yield batch;
   }
 }

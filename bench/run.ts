@@ -110,6 +110,9 @@ function writeJson(file: string, value: unknown): void {
 
 /** Child: measures one dialect and writes engine-<dialect>.json. */
 async function runChild(dialect: Dialect): Promise<void> {
+  // node-postgres names its connections after PGAPPNAME: server-cpu.ts finds the backends by it.
+  const applicationName = `obmen-bench-${process.pid}`;
+  process.env.PGAPPNAME = applicationName;
   const { store, drop } = await freshStore(dialect);
   try {
     process.stderr.write(
@@ -119,6 +122,7 @@ async function runChild(dialect: Dialect): Promise<void> {
       records,
       batchSize,
       log: (line) => process.stderr.write(`${line}\n`),
+      applicationName,
     });
     writeJson(`engine-${dialect}.json`, { ...environment(), ...figures });
   } finally {

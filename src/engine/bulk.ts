@@ -20,6 +20,7 @@ export type BulkColumns = Record<string, 'text' | 'integer' | 'bigint'>;
  * Returns the rows the statement inserted or changed (an `on conflict do nothing` skip is none).
  */
 const texts = new Map<string, string | null>();
+const SQLITE_PARAMS_PER_STATEMENT = 1000;
 const MAX_TEXTS = 256;
 
 export async function executeBulk<Row extends Record<string, unknown>>(
@@ -33,6 +34,19 @@ export async function executeBulk<Row extends Record<string, unknown>>(
   if (rows.length === 0) return 0;
   // A named capability would be nicer; the json expansion is what PostgreSQL offers here.
   const asJson = caps.name === 'postgres';
+  if (!asJson) {
+    // SQLite: statements of at most SQLITE_PARAMS_PER_STATEMENT values. A prepared 10,000-value
+    // insert is about a megabyte of native memory (kept in store.ts's statement cache, one per
+    // statement and row count), and inserting through it cost no less CPU than ten 1,000-value
+    // ones (measured: 100k rows, 517 ms vs 476 ms).
+    const perStatement = Math.max(1, Math.floor(SQLITE_PARAMS_PER_STATEMENT / Object.keys(columns).length));
+    if (rows.length > perStatement) {
+      let written = 0;
+      for (let at = 0; at < rows.length; at += perStatement)
+        written += await executeBulk(trx, caps, name, columns, rows.slice(at, at + perStatement), build);
+      return written;
+    }
+  }
   const key = `${caps.name}:${name}:${asJson ? 'json' : rows.length}`;
   const text = texts.get(key);
   if (typeof text === 'string') {

@@ -6,6 +6,7 @@ import type { EntityRegistry } from '../core/entities/index.ts';
 import { classify, configError, type ObmenError, permanentError, transientError } from '../core/errors.ts';
 import type { RouteMapping } from '../mapping/route.ts';
 import { holdMissingValue } from '../matching/holds.ts';
+import { refreshStatistics } from '../store/statistics.ts';
 import type { Db, Store } from '../store/store.ts';
 import { writeWithAuthRefresh } from './auth-refresh.ts';
 import { chunk } from './chunks.ts';
@@ -139,6 +140,8 @@ export async function deliverClaimed(
         await wakeWaiting(trx, sameTarget, now);
       }
     });
+    // The target's links grow with every batch: their lookups must not run on old statistics.
+    refreshStatistics(store);
   } finally {
     clearInterval(beat);
   }

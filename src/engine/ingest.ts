@@ -6,6 +6,7 @@ import { contentHash, stableStringify } from '../core/hash.ts';
 import { newRecordId } from '../core/ids.ts';
 import { matchBeforeIngest } from '../matching/before-ingest.ts';
 import { DEFAULT_MATCH_RULES, type MatchRule, matchKeysOf } from '../matching/rules.ts';
+import { refreshStatistics } from '../store/statistics.ts';
 import type { Db, Store } from '../store/store.ts';
 import { type BulkColumns, executeBulk } from './bulk.ts';
 import { chunk, yieldToEventLoop } from './chunks.ts';
@@ -199,6 +200,8 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
       addCounts(result, counts);
       break;
     }
+    // A big import must not run on statistics taken before it (PostgreSQL).
+    refreshStatistics(ctx.store);
     await yieldToEventLoop();
   }
   if (parts.length === 0 && request.cursor) {
@@ -449,7 +452,11 @@ async function matchNew(
     tx: (fn) => fn(trx),
     close: async () => {},
   };
-  const matched = await matchBeforeIngest(inChunk, request.entity, request.system, fresh, { rules, now });
+  const matched = await matchBeforeIngest(inChunk, request.entity, request.system, fresh, {
+    rules,
+    now,
+    unlinked: true,
+  });
   result.matched += matched.matched.length;
   if (matched.matched.length > 0) {
     const linked = await lookupCurrent(

@@ -179,3 +179,19 @@ export async function recordDeliveredLinks(
   await upsertLinks(trx, store.caps, scope, accepted, now);
   return conflicts;
 }
+
+/**
+ * The systems that hold links for an entity, in order: a skip scan of links_pk (entity,
+ * system, external_id), one index descent per system, however many links each has.
+ */
+export async function systemsOf(db: Db, entity: string): Promise<string[]> {
+  const systems: string[] = [];
+  for (;;) {
+    let query = db.selectFrom('links').select('system').where('entity', '=', entity);
+    const after = systems.at(-1);
+    if (after !== undefined) query = query.where('system', '>', after);
+    const row = await query.orderBy('system').limit(1).executeTakeFirst();
+    if (!row) return systems;
+    systems.push(row.system);
+  }
+}

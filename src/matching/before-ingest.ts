@@ -1,7 +1,8 @@
 import type { SourceItem } from '../core/connector.ts';
 import { chunk } from '../engine/chunks.ts';
+import { systemsOf } from '../engine/links.ts';
 import type { Store } from '../store/store.ts';
-import { type MatchCandidate, namesOf } from './find.ts';
+import { linkedIn, type MatchCandidate, namesOf } from './find.ts';
 import { holdPossibleDuplicate } from './holds.ts';
 import { DEFAULT_MATCH_RULES, keysFor, type MatchRule, STRONG_RULES } from './rules.ts';
 
@@ -29,14 +30,19 @@ export async function matchBeforeIngest(
   entity: string,
   system: string,
   items: readonly SourceItem[],
-  options: { rules?: readonly MatchRule[]; now?: number } = {},
+  options: {
+    rules?: readonly MatchRule[];
+    now?: number;
+    /** The caller has just looked the items up: none of them is linked for this system yet. */
+    unlinked?: boolean;
+  } = {},
 ): Promise<MatchBeforeIngestResult> {
   const rules = options.rules ?? DEFAULT_MATCH_RULES[entity] ?? [];
   const result: MatchBeforeIngestResult = { items: [...items], matched: [], held: [] };
   if (rules.length === 0 || items.length === 0) return result;
 
   // Objects already linked for this system need no matching.
-  const ids = [...new Set(items.map((item) => item.externalId))];
+  const ids = options.unlinked ? [] : [...new Set(items.map((item) => item.externalId))];
   const known = new Set<string>();
   for (const part of chunk(ids, KEYS_PER_QUERY)) {
     const rows = await store.db
@@ -50,6 +56,11 @@ export async function matchBeforeIngest(
   }
   let pending = items.filter((item) => !known.has(item.externalId) && !item.deleted);
   if (pending.length === 0) return result;
+  // Every record has a link to the system it came from, and matching never merges two ids of
+  // one system: when no other system has objects of this entity, nothing can match (a first
+  // import from one source costs an index probe instead of a lookup per rule).
+  const others = (await systemsOf(store.db, entity)).filter((other) => other !== system);
+  if (others.length === 0) return result;
 
   const strong = STRONG_RULES[entity];
   const decided = new Map<
@@ -63,7 +74,8 @@ export async function matchBeforeIngest(
       const keys = rule === 'external_id' ? [item.externalId] : keysFor(rule, item.data);
       if (keys.length > 0) wanted.set(item, keys);
     }
-    const hits = await lookupKeys(store, entity, system, rule, [...new Set([...wanted.values()].flat())]);
+    const hits = await lookupKeys(store, entity, others, rule, [...new Set([...wanted.values()].flat())]);
+    if (hits.size === 0) continue; // nothing found by this rule: every item goes on to the next one
     let strongOf: Map<string, string[]> | undefined;
     if (strong && rule !== strong) {
       const candidates = [...new Set([...hits.values()].flat())];
@@ -122,10 +134,10 @@ export async function matchBeforeIngest(
   const now = options.now ?? Date.now();
   const heldIds = new Set<string>();
   const links: Array<{ externalId: string; recordId: string }> = [];
+  const linked = new Set<string>();
   for (const item of items) {
     const decision = decided.get(item.externalId);
-    if (!decision || heldIds.has(item.externalId) || links.some((l) => l.externalId === item.externalId))
-      continue;
+    if (!decision || heldIds.has(item.externalId) || linked.has(item.externalId)) continue;
     const all =
       decision.kind === 'one' ? [{ recordId: decision.recordId, key: decision.key }] : decision.hits;
     const hits = all.filter((h) => !taken.has(h.recordId));
@@ -133,6 +145,7 @@ export async function matchBeforeIngest(
     if (hits.length === 1) {
       const [hit] = hits as [{ recordId: string; key: string }];
       taken.add(hit.recordId);
+      linked.add(item.externalId);
       links.push({ externalId: item.externalId, recordId: hit.recordId });
       result.matched.push({
         externalId: item.externalId,
@@ -185,11 +198,11 @@ export async function matchBeforeIngest(
   return result;
 }
 
-/** key → record ids holding it, for one rule; external_id looks at other systems' links. */
+/** key → record ids holding it, for one rule; external_id looks at the other systems' links. */
 async function lookupKeys(
   store: Store,
   entity: string,
-  system: string,
+  others: readonly string[],
   rule: MatchRule,
   keys: string[],
 ): Promise<Map<string, string[]>> {
@@ -197,19 +210,7 @@ async function lookupKeys(
   for (const part of chunk(keys, KEYS_PER_QUERY)) {
     const rows =
       rule === 'external_id'
-        ? (
-            await store.db
-              .selectFrom('links')
-              .innerJoin('records', (join) =>
-                join.onRef('records.entity', '=', 'links.entity').onRef('records.id', '=', 'links.record_id'),
-              )
-              .select(['links.record_id as record_id', 'links.external_id as key'])
-              .where('links.entity', '=', entity)
-              .where('links.system', '!=', system)
-              .where('links.external_id', 'in', part)
-              .where('records.deleted', '=', 0)
-              .execute()
-          ).map((r) => ({ record_id: r.record_id, key: r.key }))
+        ? await linkedIn(store, entity, others, part)
         : await store.db
             .selectFrom('match_keys')
             .select(['record_id', 'key'])

@@ -1,3 +1,4 @@
+import { systemsOf } from '../engine/links.ts';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_MATCH_RULES, keysFor, type MatchRule, STRONG_RULES } from './rules.ts';
 
@@ -81,18 +82,10 @@ async function candidatesFor(
   keys: string[],
 ): Promise<Array<{ recordId: string; key: string }>> {
   if (rule === 'external_id') {
-    const rows = await store.db
-      .selectFrom('links')
-      .innerJoin('records', (join) =>
-        join.onRef('records.entity', '=', 'links.entity').onRef('records.id', '=', 'links.record_id'),
-      )
-      .select(['links.record_id', 'links.external_id'])
-      .where('links.entity', '=', entity)
-      .where('links.external_id', 'in', keys)
-      .where('records.deleted', '=', 0)
-      .orderBy('links.record_id')
-      .execute();
-    return rows.map((row) => ({ recordId: row.record_id, key: row.external_id }));
+    const rows = await linkedIn(store, entity, await systemsOf(store.db, entity), keys);
+    return rows
+      .sort((a, b) => (a.record_id < b.record_id ? -1 : a.record_id > b.record_id ? 1 : 0))
+      .map((row) => ({ recordId: row.record_id, key: row.key }));
   }
   const rows = await store.db
     .selectFrom('match_keys')
@@ -103,6 +96,37 @@ async function candidatesFor(
     .orderBy('record_id')
     .execute();
   return rows.map((row) => ({ recordId: row.record_id, key: row.key }));
+}
+
+/**
+ * Records (not deleted) that one of `systems` knows under one of `externalIds` (the external_id
+ * rule: 1C Ид = a site's XML_ID). One lookup of links_pk (entity, system, external_id) per
+ * system: there are a few systems, and an index by external id alone would cost every link
+ * write an entry.
+ */
+export async function linkedIn(
+  store: Store,
+  entity: string,
+  systems: readonly string[],
+  externalIds: readonly string[],
+): Promise<Array<{ record_id: string; key: string }>> {
+  const found: Array<{ record_id: string; key: string }> = [];
+  if (externalIds.length === 0) return found;
+  for (const system of systems) {
+    const rows = await store.db
+      .selectFrom('links')
+      .innerJoin('records', (join) =>
+        join.onRef('records.entity', '=', 'links.entity').onRef('records.id', '=', 'links.record_id'),
+      )
+      .select(['links.record_id as record_id', 'links.external_id as key'])
+      .where('links.entity', '=', entity)
+      .where('links.system', '=', system)
+      .where('links.external_id', 'in', [...externalIds])
+      .where('records.deleted', '=', 0)
+      .execute();
+    found.push(...rows);
+  }
+  return found;
 }
 
 /** Drops candidates whose strong key (INN/KPP) exists and differs from the incoming one's. */

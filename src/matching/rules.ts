@@ -29,19 +29,25 @@ export const DEFAULT_MATCH_RULES: Readonly<Record<string, readonly MatchRule[]>>
  */
 export const STRONG_RULES: Readonly<Record<string, MatchRule>> = { counterparty: 'inn_kpp' };
 
+const NONE: readonly unknown[] = [];
+
 /**
  * The values of a list field. Canonical phones and e-mails are `{ value, type }` objects;
  * plain strings are accepted too (custom entities, sample files).
  */
-function list(value: unknown): unknown[] {
-  const items = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+function list(value: unknown): readonly unknown[] {
+  if (value === undefined || value === null) return NONE; // most objects lack most rules' fields
+  const items = Array.isArray(value) ? value : [value];
   return items.map((item) =>
     item !== null && typeof item === 'object' && 'value' in item ? (item as { value: unknown }).value : item,
   );
 }
 
-function unique(values: Array<string | undefined>): string[] {
-  return [...new Set(values.filter((v): v is string => v !== undefined))];
+/** The keys without undefined and repeats, in order (lists are a few items long). */
+function unique(values: ReadonlyArray<string | undefined>): string[] {
+  const out: string[] = [];
+  for (const value of values) if (value !== undefined && !out.includes(value)) out.push(value);
+  return out;
 }
 
 /** Keys of one rule for one object; empty when the object has nothing for that rule. */

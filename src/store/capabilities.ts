@@ -18,6 +18,12 @@ export interface DialectCapabilities {
   readonly timestampType: 'integer' | 'bigint';
   /** Column type for floating-point numbers. */
   readonly realType: 'real' | 'double precision';
+  /**
+   * Key-list lookups are planned from column statistics, which obmen refreshes after bulk
+   * changes (store/statistics.ts). SQLite's planner assumes an index lookup is selective
+   * without them.
+   */
+  readonly plannerStatistics: boolean;
 }
 
 export const SQLITE: DialectCapabilities = {
@@ -29,6 +35,7 @@ export const SQLITE: DialectCapabilities = {
   autoIdType: 'integer',
   timestampType: 'integer',
   realType: 'real',
+  plannerStatistics: false,
 };
 
 export const POSTGRES: DialectCapabilities = {
@@ -40,4 +47,5 @@ export const POSTGRES: DialectCapabilities = {
   autoIdType: 'bigserial',
   timestampType: 'bigint',
   realType: 'double precision',
+  plannerStatistics: true,
 };
