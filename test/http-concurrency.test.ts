@@ -7,7 +7,7 @@ import { drainRoute } from '../src/engine/worker.ts';
 import { createHttpClient } from '../src/http/client.ts';
 import { ConcurrencyLimit } from '../src/http/concurrency.ts';
 import type { Store } from '../src/store/store.ts';
-import { createTestHub, hubConfig, product, type TestHub } from './support/hub.ts';
+import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
 import { forEachDialect } from './support/stores.ts';
 
 /** One write request of the generic http protocol, as a connector sends it. */
@@ -109,6 +109,8 @@ describe('ConcurrencyLimit', () => {
   });
 });
 
+const ENTITIES = ['product', 'warehouse', 'price_type'] as const;
+
 forEachDialect('limits.concurrency from obmen.yaml bounds parallel routes to one system', (db) => {
   let target: HttpTarget;
   let store: Store;
@@ -124,12 +126,13 @@ forEachDialect('limits.concurrency from obmen.yaml bounds parallel routes to one
           erp: { kind: 'http', url: target.url },
           site: { kind: 'http', url: target.url, limits: { concurrency: 1 } },
         },
-        routes: ['a', 'b', 'c'].map((name) => ({
-          name: `products-${name}`,
-          entity: 'product',
+        // Three entities, not three routes of one: routes of one entity to one system share
+        // that system's ids (links), and the emulator numbers each path on its own.
+        routes: ENTITIES.map((entity) => ({
+          name: `${entity}-to-site`,
+          entity,
           target: 'site',
           batchSize: 5,
-          options: { path: `product-${name}` },
         })),
       }),
       { clock: new ManualClock(Date.now()) },
@@ -142,14 +145,16 @@ forEachDialect('limits.concurrency from obmen.yaml bounds parallel routes to one
   });
 
   test('three routes drained at once reach the site one request at a time, all delivered', async () => {
-    await hub.ingest(
-      'erp',
-      'product',
-      Array.from({ length: 20 }, (_, i) => product(`p${i}`, `Товар ${i}`)),
-    );
-    const totals = await Promise.all(
-      ['a', 'b', 'c'].map((name) => drainRoute(hub.runtime, `products-${name}`)),
-    );
+    for (const entity of ENTITIES)
+      await hub.ingest(
+        'erp',
+        entity,
+        Array.from({ length: 20 }, (_, i) => ({
+          externalId: `${entity}-${i}`,
+          data: { name: `${entity} ${i}` },
+        })),
+      );
+    const totals = await Promise.all(ENTITIES.map((entity) => drainRoute(hub.runtime, `${entity}-to-site`)));
     assert.deepEqual(
       totals.map((t) => t.delivered),
       [20, 20, 20],
