@@ -15,6 +15,8 @@ interface Metric {
   format(v: number): string;
   /** Absent for figures shown for information, without a target. */
   passes?: (v: number) => boolean;
+  /** The one dialect the target is stated for (issue 2: new-record ingest on SQLite); others are shown. */
+  only?: string;
 }
 
 const rate = (v: number) => `${Math.round(v).toLocaleString('en-US')}/s`;
@@ -23,10 +25,11 @@ const mb = (bytes: number) => bytes / 1024 / 1024;
 const METRICS: Metric[] = [
   {
     label: 'ingest, new (records/s)',
-    target: `≥ ${rate(TARGETS.ingestPerSecond)}`,
+    target: `≥ ${rate(TARGETS.ingestPerSecond)} (SQLite)`,
     value: (f) => f.ingest.perSecond,
     format: rate,
     passes: (v) => v >= TARGETS.ingestPerSecond,
+    only: 'sqlite',
   },
   {
     label: 're-ingest, unchanged (records/s)',
@@ -99,7 +102,8 @@ export function printTable(results: Result[], records: number) {
     if (!result) return { text: 'not run', pass: undefined };
     if (!('figures' in result)) return { text: 'skipped', pass: undefined };
     const v = metric.value(result.figures);
-    if (!metric.passes) return { text: metric.format(v), pass: undefined };
+    if (!metric.passes || (metric.only && metric.only !== dialect))
+      return { text: metric.format(v), pass: undefined };
     const pass = metric.passes(v);
     return { text: `${metric.format(v)} ${pass ? 'PASS' : 'FAIL'}`, pass };
   };
