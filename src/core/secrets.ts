@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ObmenError } from './errors.ts';
 
@@ -77,6 +77,19 @@ export function loadInstallationKey(dataDir: string, env: NodeJS.ProcessEnv = pr
   if (existsSync(file)) return keyFromEnv({ OBMEN_SECRET_KEY: readFileSync(file, 'utf8').trim() });
   mkdirSync(dataDir, { recursive: true });
   const key = randomBytes(32);
-  writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-  return key;
+  // Several processes may start together on a fresh data directory (`obmen worker` ×N): the key is
+  // written whole to a private file and then hard-linked into place, which either succeeds or
+  // fails with EEXIST — so no process ever reads a half-written key, and the loser uses the
+  // winner's key instead of making its own.
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(draft, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(draft, file);
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return keyFromEnv({ OBMEN_SECRET_KEY: readFileSync(file, 'utf8').trim() });
+  } finally {
+    rmSync(draft, { force: true });
+  }
 }
