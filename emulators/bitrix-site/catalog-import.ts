@@ -1,10 +1,11 @@
 import { ExchangeFailure } from '../../src/exchange/commerceml/index.ts';
 import { parseCommerceMl } from '../../src/formats/commerceml/index.ts';
+import { importProperty, productPropertyValues } from './properties.ts';
 import type { SiteState } from './state.ts';
 
 /**
  * The emulated `catalog.import.1c`: reads one uploaded file and applies it to the site's state
- * like Bitrix's step machine does — sections, then elements, then offers with prices and stock —
+ * like Bitrix's step machine does — sections and properties (properties.ts), then elements, then offers with prices and stock —
  * a portion per step, reporting "Обработано N элементов" as `progress` while it works.
  */
 
@@ -59,6 +60,9 @@ export async function importCatalogFile(
           timestampX: now,
         });
         break;
+      case 'property':
+        importProperty(state, item.externalId, data, deleted);
+        break;
       case 'price_type':
         state.priceTypes.set(item.externalId, {
           xmlId: item.externalId,
@@ -93,6 +97,13 @@ export async function importCatalogFile(
           parentXmlId: str(data.parentProductId),
           active: !deleted,
           timestampX: now,
+          // 2.x describes the unit in place; 3.1 names a unit of the classifier by its Ид.
+          measureCode: unit?.code ?? str(data.baseUnitId),
+          properties: productPropertyValues(
+            state,
+            data.properties,
+            state.products.get(item.externalId)?.properties,
+          ),
         });
         break;
       }

@@ -1,3 +1,5 @@
+import type { SiteProperty, SitePropertyValue } from './properties.ts';
+
 /**
  * What a 1C-Bitrix site holds after exchanges: iblock sections and elements keyed by XML_ID (the
  * 1C Ид), catalog price types and stores, offers with prices and stock, and shop orders. Only
@@ -22,6 +24,10 @@ export interface SiteProduct {
   parentXmlId: string | undefined;
   active: boolean;
   timestampX: number;
+  /** The base unit's OKEI code (b_catalog_measure.CODE of the element's MEASURE), when one came. */
+  measureCode?: string | undefined;
+  /** Property values by the property's XML_ID (properties.ts); absent until an import sets them. */
+  properties?: Record<string, SitePropertyValue[]>;
 }
 
 export interface SitePriceType {
@@ -97,6 +103,7 @@ export class SiteState {
   readonly products = new Map<string, SiteProduct>();
   readonly priceTypes = new Map<string, SitePriceType>();
   readonly stores = new Map<string, SiteStore>();
+  readonly properties = new Map<string, SiteProperty>();
   readonly offers = new Map<string, SiteOffer>();
   readonly orders = new Map<number, SiteOrder>();
   nextOrderId = 1;
@@ -146,6 +153,7 @@ export class SiteState {
         activeProducts: [...this.products.values()].filter((p) => p.active).length,
         priceTypes: this.priceTypes.size,
         stores: this.stores.size,
+        properties: this.properties.size,
         offers: this.offers.size,
         orders: this.orders.size,
       },
@@ -153,6 +161,7 @@ export class SiteState {
       products: [...this.products.values()],
       priceTypes: [...this.priceTypes.values()],
       stores: [...this.stores.values()],
+      properties: [...this.properties.values()],
       offers: [...this.offers.values()],
       orders: [...this.orders.values()],
       exportCursor: { committed: this.lastExportCommitted, pending: this.lastExport?.at ?? null },

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { configJsonSchema } from '../config/json-schema.ts';
 import { loadConfig, redactConfig } from '../config/load.ts';
 import type { ObmenConfig } from '../config/schema.ts';
-import { connectorKinds, getConnectorFactory } from '../connectors/registry.ts';
+import { connectorKinds, getConnectorFactory, routeTargetIssues } from '../connectors/registry.ts';
 import { ObmenError } from '../core/errors.ts';
 import { newOwnerId } from '../core/ids.ts';
 import { createSecretBox, loadInstallationKey, type SecretBox } from '../core/secrets.ts';
@@ -256,6 +256,8 @@ async function main(argv: string[]): Promise<number> {
             .join('\n'),
         );
       }
+      const refused = routeTargetIssues(ctx.config);
+      if (refused.length > 0) throw new ObmenError('config', refused.join('\n'));
       out(`${ctx.configPath ?? 'no config file (defaults)'}: valid`);
       if (values.print) out(JSON.stringify(redactConfig(ctx.config), null, 2));
       return 0;

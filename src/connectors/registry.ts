@@ -1,4 +1,4 @@
-import type { LimitsConfig, RouteConfig, SystemConfig } from '../config/schema.ts';
+import type { LimitsConfig, ObmenConfig, RouteConfig, SystemConfig } from '../config/schema.ts';
 import type { ConnectorFactory, TargetDefaults } from '../core/connector.ts';
 import { bitrixSiteConnector } from './bitrix-site/index.ts';
 import { bitrix24Connector } from './bitrix24/index.ts';
@@ -46,6 +46,37 @@ export function effectiveLimits(system: SystemConfig): LimitsConfig | undefined 
   if (own?.rate || own?.windows?.length) return own;
   const defaults = getConnectorFactory(system.kind)?.defaultLimits?.(system);
   return defaults ? { ...defaults, ...own } : own;
+}
+
+/**
+ * The references a route's delivery neither waits for nor resolves: the route's own `ignoreRefs`
+ * plus what the target's connector declares it resolves itself or does not use.
+ */
+export function routeIgnoredRefs(
+  route: Pick<RouteConfig, 'entity' | 'ignoreRefs'>,
+  system: SystemConfig | undefined,
+): string[] {
+  const declared = system ? getConnectorFactory(system.kind)?.ignoredRefs?.(route.entity, system) : undefined;
+  return [...new Set([...(route.ignoreRefs ?? []), ...(declared ?? [])])];
+}
+
+/**
+ * Routes whose target cannot receive their entity, one message each naming the route and what
+ * the target takes; empty when every route fits. Run by `obmen config check` and at start, so
+ * a wrong route is refused before any row of it is parked (the sinks keep their own check).
+ */
+export function routeTargetIssues(config: Pick<ObmenConfig, 'routes' | 'systems'>): string[] {
+  const issues: string[] = [];
+  config.routes.forEach((route, index) => {
+    const system = config.systems[route.target];
+    if (!system) return;
+    const accepted = getConnectorFactory(system.kind)?.accepts?.(system);
+    if (!accepted || accepted.includes(route.entity)) return;
+    issues.push(
+      `routes[${index}].entity: route ${route.name} sends ${route.entity} to ${route.target}, a ${system.kind} system, which cannot receive it; ${route.target} takes ${accepted.join(', ')}. Remove the route or retarget it`,
+    );
+  });
+  return issues;
 }
 
 registerConnector(bitrix24Connector);

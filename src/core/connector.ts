@@ -161,4 +161,16 @@ export interface ConnectorFactory {
    * The tables are checked against the real conversions in test/mapping-defaults.test.ts.
    */
   defaults?(entity: string, system: SystemConfig): TargetDefaults | undefined;
+  /**
+   * The entities a system of this kind can receive on a route. `obmen config check` and start-up
+   * refuse a route of any other entity to it (see routeTargetIssues in connectors/registry.ts);
+   * undefined: not declared, every route is accepted and the sink answers per item.
+   */
+  accepts?(system: SystemConfig): readonly string[] | undefined;
+  /**
+   * Reference paths of `entity` (as the entity declares them, e.g. 'properties[].propertyId')
+   * that the target resolves itself or does not use: delivery neither waits for them nor
+   * resolves them, as if every route to the system listed them in `ignoreRefs` (merged with it).
+   */
+  ignoredRefs?(entity: string, system: SystemConfig): readonly string[] | undefined;
 }

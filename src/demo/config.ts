@@ -36,19 +36,6 @@ export const DEFAULT_TIMING: DemoTiming = { catalogPoll: '1m', ordersPoll: '20s'
 const SITE_CATALOG = ['product_group', 'product', 'price_type', 'warehouse', 'price', 'stock'] as const;
 
 /**
- * The engine delivers an object only once every reference in it has an id in the target. 1C's
- * goods and prices refer to units and properties, which neither a 1C-Bitrix site nor Bitrix24
- * takes as objects of their own, and to groups, which the Bitrix24 connector does not write:
- * the routes say so with `ignoreRefs`, as a user would for such targets. (Groups still go to
- * both sites as sections.)
- */
-const SITE_IGNORED_REFS: Record<string, string[]> = {
-  product: ['baseUnitId', 'properties[].propertyId'],
-  price: ['unitId'],
-};
-const B24_PRODUCT_IGNORED_REFS = ['groupId', 'baseUnitId', 'properties[].propertyId'];
-
-/**
  * The demo's obmen.yaml as a plain object: what a newcomer would write by hand for 1C (OData
  * and the standard exchange), Bitrix24 and two shops. Kept as data so `obmen demo --print-config`
  * shows exactly what runs, and so it goes through the same validation as a real file.
@@ -83,7 +70,6 @@ export function demoConfigObject(
     entity,
     target: 'shop',
     batchSize: 500,
-    ...(SITE_IGNORED_REFS[entity] ? { ignoreRefs: SITE_IGNORED_REFS[entity] } : {}),
   }));
   // The second shop differs by route settings: bigger packages on a fixed schedule (a site
   // that imports overnight in bulk), where the first shop gets every change as it comes.
@@ -93,7 +79,6 @@ export function demoConfigObject(
     target: 'outlet',
     schedule: timing.site2Schedule,
     batchSize: 1000,
-    ...(SITE_IGNORED_REFS[entity] ? { ignoreRefs: SITE_IGNORED_REFS[entity] } : {}),
   }));
 
   return {
@@ -157,13 +142,8 @@ export function demoConfigObject(
       ...site1Routes,
       ...site2Routes,
       { name: 'counterparties-to-b24', entity: 'counterparty', target: 'b24' },
-      {
-        name: 'products-to-b24',
-        entity: 'product',
-        target: 'b24',
-        batchSize: 500,
-        ignoreRefs: B24_PRODUCT_IGNORED_REFS,
-      },
+      // Units, properties and groups are not waited for: the connectors declare what they take.
+      { name: 'products-to-b24', entity: 'product', target: 'b24', batchSize: 500 },
       { name: 'orders-to-b24', entity: 'order', target: 'b24' },
       // Site buyers become 1C counterparties before their orders are written to 1C.
       { name: 'counterparties-to-ut', entity: 'counterparty', target: 'ut' },

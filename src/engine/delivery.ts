@@ -36,6 +36,11 @@ export interface RouteRuntime {
   mapping?: RouteMapping;
   /** What a record the target holds becomes when it stops passing the filter; default deactivate. */
   filterExit?: FilterExit;
+  /**
+   * References delivery neither waits for nor resolves: the route's `ignoreRefs` merged with what
+   * the target's connector declares (routeIgnoredRefs); absent: the route's `ignoreRefs` alone.
+   */
+  ignoreRefs?: readonly string[];
 }
 
 export interface DeliveryContext {
@@ -254,7 +259,10 @@ async function writeClaimed(
       continue;
     }
     const data = JSON.parse(record.data) as Record<string, unknown>;
-    const refs = withoutIgnored(ctx.registry.refsOf(route.entity, data), route.config.ignoreRefs);
+    const refs = withoutIgnored(
+      ctx.registry.refsOf(route.entity, data),
+      route.ignoreRefs ?? route.config.ignoreRefs,
+    );
     pendingRefs.push({
       row,
       data,
@@ -530,8 +538,8 @@ async function closeDeliveredHolds(trx: Db, route: string, rows: readonly RowOut
 }
 
 /**
- * References the route says its target does not use (`ignoreRefs`) are neither waited for nor
- * queued; 'lines[2].productId' matches the declared 'lines[].productId'.
+ * References the route says its target does not use (`ignoreRefs`, with the connector's own
+ * declaration merged in) are neither waited for nor queued; 'lines[2].productId' matches the declared 'lines[].productId'.
  */
 function withoutIgnored<T extends { path: string }>(refs: T[], ignored: readonly string[] | undefined): T[] {
   if (!ignored || ignored.length === 0) return refs;

@@ -5,6 +5,8 @@ import {
   connectorKinds,
   effectiveLimits,
   getConnectorFactory,
+  routeIgnoredRefs,
+  routeTargetIssues,
   targetDefaults,
 } from '../connectors/registry.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
@@ -79,6 +81,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const registry = createEntityRegistry(config.entities);
   const aborter = new AbortController();
 
+  // Before any connector opens: a route its target cannot receive is a config mistake.
+  const refused = routeTargetIssues(config);
+  if (refused.length > 0) throw configError(refused.join('\n'));
+
   const connectors = new Map<string, Connector>();
   for (const [name, system] of Object.entries(config.systems)) {
     const factory = getConnectorFactory(system.kind);
@@ -132,6 +138,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       connector,
       ...(built ? { mapping: built.mapping } : {}),
       filterExit: filterExitOf(config, route, defaults),
+      ignoreRefs: routeIgnoredRefs(route, config.systems[route.target]),
     };
   });
   const sourceMappings = new Map<string, SourceMapping>();

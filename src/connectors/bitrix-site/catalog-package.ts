@@ -1,12 +1,20 @@
 import type { DeliveryItem } from '../../core/connector.ts';
-import type { Price, PriceType, Product, ProductGroup, Stock, Warehouse } from '../../core/entities/index.ts';
+import type {
+  Price,
+  PriceType,
+  Product,
+  ProductGroup,
+  Property,
+  Stock,
+  Warehouse,
+} from '../../core/entities/index.ts';
 import { type CatalogXmlInput, type CmlRecord, writeCatalogXml } from '../../formats/commerceml/index.ts';
 import type { PackageFile } from './exchange.ts';
 import type { BitrixSiteSettings } from './spec.ts';
 
 /**
  * Turns one delivery batch of a catalog entity into the CommerceML package 1C would send: the
- * classifier entities and goods go in import.xml, price types, warehouses, prices and stock in
+ * classifier entities (groups, properties) and goods go in import.xml, price types, warehouses, prices and stock in
  * offers.xml. Packages are partial (`СодержитТолькоИзменения=true`): a batch is never the whole
  * catalog, and a full import would make Bitrix delete (ELEMENT_ACTION=D) everything else.
  */
@@ -14,6 +22,9 @@ import type { BitrixSiteSettings } from './spec.ts';
 /** Catalog entities the sink writes, and which file carries them. */
 export const CATALOG_ENTITIES = {
   product_group: 'import',
+  // Классификатор/Свойства: Bitrix makes them iblock properties (XML_ID = Ид, a dictionary a
+  // list with its values), and a product's ЗначенияСвойств refer to them by that Ид.
+  property: 'import',
   product: 'import',
   price_type: 'offers',
   warehouse: 'offers',
@@ -109,6 +120,9 @@ export function buildCatalogPackage(
         records.map(({ id, item }) => ({ id, data: dataOf<ProductGroup>(item) })),
         written.groups,
       );
+      break;
+    case 'property':
+      input.properties = records.map(({ id, item }) => ({ id, data: dataOf<Property>(item) }));
       break;
     case 'product':
       input.products = records.map(({ id, item }) => ({ id, data: dataOf<Product>(item) }));

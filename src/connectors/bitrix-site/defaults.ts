@@ -98,6 +98,16 @@ export function bitrixSiteDefaults(entity: string, system: SystemConfig): Target
         deactivates: true,
         withoutDefaults: 'the bitrix-site connector has no published default table for product_group',
       };
+    case 'property':
+      return {
+        objects: [],
+        deletion:
+          version === '3.1'
+            ? 'ПометкаУдаления on the Свойство (a record leaving the filter stays as it is: the property may still be in use)'
+            : 'none: CommerceML 2.x has no deletion mark for a Свойство, so the property stays on the site',
+        deactivates: false,
+        withoutDefaults: 'the bitrix-site connector has no published default table for property',
+      };
     case 'price_type':
     case 'warehouse':
     case 'price':

@@ -10,6 +10,7 @@ import { configError } from '../../core/errors.ts';
 import { planLimits } from '../bitrix24/limits.ts';
 import { CATALOG_ENTITIES, newWrittenReferences } from './catalog-package.ts';
 import { bitrixSiteDefaults } from './defaults.ts';
+import { SITE_ENTITIES, siteIgnoredRefs } from './entities.ts';
 import { exchangeError, newExchangeClient } from './exchange.ts';
 import { checkRest } from './rest-check.ts';
 import { connectSiteRest } from './rest-client.ts';
@@ -35,6 +36,8 @@ export const bitrixSiteConnector: ConnectorFactory = {
     return system.options?.['rest'] ? planLimits('standard') : undefined;
   },
   defaults: bitrixSiteDefaults,
+  accepts: () => SITE_ENTITIES,
+  ignoredRefs: siteIgnoredRefs,
   create(ctx: ConnectorContext): Connector {
     const settings = resolveBitrixSiteSystem(ctx.systemName, ctx.system);
     const name = ctx.systemName;

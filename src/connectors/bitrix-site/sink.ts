@@ -12,10 +12,12 @@ import {
   siteIdOf,
   type WrittenReferences,
 } from './catalog-package.ts';
+import { SITE_ENTITIES } from './entities.ts';
 import { exchangeError, newExchangeClient, type PackageFile, sendPackage } from './exchange.ts';
 import type { BitrixSiteSettings } from './spec.ts';
 import { buyerName, statusDocuments } from './status-documents.ts';
 import { statusForSite } from './statuses.ts';
+import { withUnitsInline } from './units.ts';
 
 /**
  * Writes one delivery batch to a site as one exchange package. The protocol answers per file,
@@ -114,7 +116,8 @@ export async function writeToSite(
   given: DeliveryItem[],
 ): Promise<ItemOutcome[]> {
   if (given.length === 0) return [];
-  const items = await withXmlIdFrom(deps, route.entity, given);
+  const withIds = await withXmlIdFrom(deps, route.entity, given);
+  const items = route.entity === 'product' ? await withUnitsInline(deps.ctx.store, withIds) : withIds;
   const { settings, written } = deps;
   const system = deps.ctx.systemName;
   const entity = route.entity;
@@ -162,7 +165,7 @@ export async function writeToSite(
   }
   if (entity === 'order_status') return writeStatuses(deps, items);
   const error: ObmenError = configError(
-    `${system}: a 1C-Bitrix site takes ${[...Object.keys(CATALOG_ENTITIES), 'order', 'order_status'].join(', ')} through the 1C exchange, not ${entity}; remove or retarget route ${route.name}`,
+    `${system}: a 1C-Bitrix site takes ${SITE_ENTITIES.join(', ')} through the 1C exchange, not ${entity}; remove or retarget route ${route.name}`,
     { system, code: 'UNSUPPORTED_ENTITY' },
   );
   return items.map((item) => ({ recordId: item.recordId, ok: false, error }));

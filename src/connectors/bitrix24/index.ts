@@ -19,7 +19,7 @@ import { mountAuthorizeEndpoint, Reauthorization } from './reauth.ts';
 import type { ResourceContext } from './resources/common.ts';
 import { UserFields } from './resources/userfield.ts';
 import { VatRates } from './resources/vat.ts';
-import { writeBatch } from './sink.ts';
+import { WRITABLE_ENTITIES, writeBatch } from './sink.ts';
 import { readSource } from './source.ts';
 import { bitrix24OptionsSchema, resolveBitrix24System } from './spec.ts';
 import { bindEvents, mountWebhook } from './webhook.ts';
@@ -48,6 +48,16 @@ export function reauthorizationOf(connector: Connector | undefined): Reauthoriza
 }
 
 /** Bitrix24 REST (cloud or self-hosted portal): CRM, catalogue, stock; events in, batches out. */
+/**
+ * References the Bitrix24 writers never read (resources/product.ts, price.ts): the connector does
+ * not write groups (a section comes from the route's mapping, `iblockSectionId`), units or
+ * properties, so products and prices must not wait for them to reach the portal.
+ */
+const UNUSED_REFS: Record<string, readonly string[]> = {
+  product: ['groupId', 'baseUnitId', 'properties[].propertyId'],
+  price: ['unitId'],
+};
+
 export const bitrix24Connector: ConnectorFactory = {
   kind: 'bitrix24',
   // The portal's leaky bucket (limits.md): the runtime's limiter for the system enforces it when
@@ -57,6 +67,8 @@ export const bitrix24Connector: ConnectorFactory = {
     return planLimits(plan.success ? plan.data : 'standard');
   },
   defaults: bitrix24Defaults,
+  accepts: () => WRITABLE_ENTITIES,
+  ignoredRefs: (entity) => UNUSED_REFS[entity],
   create(base: ConnectorContext): Bitrix24Connector {
     const ctx = base as Bitrix24Context;
     const name = ctx.systemName;
