@@ -23,6 +23,8 @@ import { forEachDialect } from './support/stores.ts';
  *    1C group GUIDs, with that section set.
  * The test asserts what each target holds, that running everything again writes nothing, and
  * that a good moved between groups leaves (deactivated) and re-enters the targets it should.
+ * No route sets `ignoreRefs`: the connectors declare what they do not take (a site takes units
+ * inline; Bitrix24 writes no groups, units or properties), so goods do not wait for them.
  */
 
 const GOODS = 60;
@@ -63,12 +65,6 @@ const SOURCES = [
   ['ut-stock', 'stock'],
 ] as const;
 
-/** What a site takes as objects of its own: units and properties are not among them. */
-const SITE_IGNORED: Record<string, string[]> = {
-  product: ['baseUnitId', 'properties[].propertyId'],
-  price: ['unitId'],
-};
-
 function config(onec: OnecOdataEmulator, a: BitrixSite, b: BitrixSite, b24: Bitrix24Emulator) {
   const refs = onec.catalog.refs;
   const site = (s: BitrixSite, options?: Record<string, unknown>) => ({
@@ -82,7 +78,6 @@ function config(onec: OnecOdataEmulator, a: BitrixSite, b: BitrixSite, b24: Bitr
     entity,
     target,
     batchSize: 100,
-    ...(SITE_IGNORED[entity] ? { ignoreRefs: SITE_IGNORED[entity] } : {}),
     ...extra,
   });
   const sections = Object.fromEntries(
@@ -127,7 +122,6 @@ function config(onec: OnecOdataEmulator, a: BitrixSite, b: BitrixSite, b24: Bitr
         entity: 'product',
         target: 'b24',
         batchSize: 50,
-        ignoreRefs: ['groupId', 'baseUnitId', 'properties[].propertyId'],
         mapping: {
           filter: "$not(deleted = true) and $exists($lookup('sections', $externalId('ut', 'groupId')))",
           fields: {
