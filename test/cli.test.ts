@@ -34,6 +34,45 @@ test('a malformed config is refused with the path and the fix, and nothing is wr
   }
 });
 
+test('config check refuses a route its target cannot receive, naming the route and what the target takes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'obmen-cli-'));
+  try {
+    const file = join(dir, 'obmen.yaml');
+    writeFileSync(
+      file,
+      [
+        'systems:',
+        '  shop: { kind: bitrix-site, url: "http://127.0.0.1:9", credentials: { login: a, password: b } }',
+        '  b24: { kind: bitrix24, url: "http://127.0.0.1:9", credentials: { webhookUserId: "1", webhookCode: c } }',
+        'routes:',
+        '  - { name: products-to-shop, entity: product, target: shop }',
+        '  - { name: units-to-shop, entity: unit, target: shop }',
+        '  - { name: groups-to-b24, entity: product_group, target: b24 }',
+        '',
+      ].join('\n'),
+    );
+    const result = await run(['config', 'check', '--config', file], {
+      OBMEN_DATABASE_URL: join(dir, 'hub.db'),
+    });
+    assert.equal(result.code, 2);
+    assert.ok(
+      result.output.includes(
+        'routes[1].entity: route units-to-shop sends unit to shop, a bitrix-site system, which cannot receive it; shop takes product_group, property, product, price_type, warehouse, price, stock, order, order_status. Remove the route or retarget it',
+      ),
+      result.output,
+    );
+    assert.ok(
+      result.output.includes(
+        'routes[2].entity: route groups-to-b24 sends product_group to b24, a bitrix24 system, which cannot receive it; b24 takes counterparty, contact, order, order_status, product, price, price_type, stock, warehouse. Remove the route or retarget it',
+      ),
+      result.output,
+    );
+    assert.doesNotMatch(result.output, /products-to-shop/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('unknown commands, sources and routes get one clear line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'obmen-cli-'));
   try {

@@ -9,6 +9,7 @@ import { runCatalogExchange } from '../emulators/onec-exchange/index.ts';
 import { bitrixSiteConnector } from '../src/connectors/bitrix-site/index.ts';
 import { onecCommercemlConnector } from '../src/connectors/onec-commerceml/index.ts';
 import { registerConnector, routeTargetIssues } from '../src/connectors/registry.ts';
+import { createRuntime } from '../src/engine/runtime.ts';
 import { ExchangeClient } from '../src/exchange/commerceml/index.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
@@ -224,7 +225,11 @@ it('config check refuses a route of an entity the target does not take, naming t
       { name: 'unit-to-shop', entity: 'unit', target: 'shop' },
     ],
   });
-  assert.deepEqual(routeTargetIssues(config), [
-    'routes[1].entity: route unit-to-shop sends unit to shop, a bitrix-site system, which cannot receive it; shop takes product_group, property, product, price_type, warehouse, price, stock, order, order_status. Remove the route or retarget it',
-  ]);
+  const message =
+    'routes[1].entity: route unit-to-shop sends unit to shop, a bitrix-site system, which cannot receive it; shop takes product_group, property, product, price_type, warehouse, price, stock, order, order_status. Remove the route or retarget it';
+  assert.deepEqual(routeTargetIssues(config), [message]);
+  // Start-up refuses it too, before any connector opens (the store is never touched).
+  assert.throws(() => createRuntime({ config, store: undefined as unknown as Store, owner: 't' }), {
+    message,
+  });
 });
