@@ -149,6 +149,57 @@ describe('1C-Bitrix site emulator: 1c_exchange.php', () => {
       assert.deepEqual([...site.state.products.keys()].sort(), ['p0', 'p1', 'p2']);
     }));
 
+  it('imports properties as iblock properties (a Справочник as a list) and products’ values; unknown property Ид and list values are skipped', () =>
+    withSite({}, async (site, dir) => {
+      const input = catalog(2, {
+        properties: [
+          {
+            id: 'color',
+            data: {
+              name: 'Цвет',
+              type: 'dictionary',
+              values: [
+                { id: 'red', value: 'Красный' },
+                { id: 'blue', value: 'Синий' },
+              ],
+            },
+          },
+          { id: 'supplier', data: { name: 'Поставщик', type: 'string' } },
+        ],
+      });
+      input.products[0]!.data.properties = [
+        { propertyId: 'color', valueId: 'blue' },
+        { propertyId: 'supplier', value: 'ООО Ромашка' },
+        { propertyId: 'not-on-site', value: 'пропадёт' },
+      ];
+      input.products[1]!.data.properties = [{ propertyId: 'color', valueId: 'green' }];
+      await feed(site, dir, input, false);
+      assert.deepEqual(site.state.properties.get('color'), {
+        xmlId: 'color',
+        name: 'Цвет',
+        propertyType: 'L',
+        active: true,
+        enumValues: [
+          { xmlId: 'red', value: 'Красный' },
+          { xmlId: 'blue', value: 'Синий' },
+        ],
+      });
+      assert.equal(site.state.properties.get('supplier')?.propertyType, 'S');
+      assert.deepEqual(site.state.products.get('p0')?.properties, {
+        color: [{ value: 'Синий', valueXmlId: 'blue' }],
+        supplier: [{ value: 'ООО Ромашка' }],
+      });
+      assert.deepEqual(site.state.products.get('p1')?.properties, {});
+      const state = (await (await fetch(`${site.url}/_state`)).json()) as {
+        counts: { properties: number };
+        products: Array<{ xmlId: string; properties?: Record<string, unknown> }>;
+      };
+      assert.equal(state.counts.properties, 2);
+      assert.deepEqual(state.products.find((p) => p.xmlId === 'p0')?.properties?.['color'], [
+        { value: 'Синий', valueXmlId: 'blue' },
+      ]);
+    }));
+
   it('refuses a unit without its code with Bitrix’s message, and prices of an unknown price type', () =>
     withSite({}, async (site, dir) => {
       const input = catalog(1);
