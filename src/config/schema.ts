@@ -149,7 +149,7 @@ export const routeSchema = z
       .optional()
       .meta({
         description:
-          'Reference fields this route does not wait for, because the target does not use them (e.g. ["baseUnitId", "groupId"] for a target that takes units by code and has no groups); they reach the connector unresolved',
+          'Reference fields this route does not wait for, because the target does not use them (e.g. ["baseUnitId", "groupId"] for a target that takes units by code and has no groups); they reach the connector unresolved. Added to what the connector of the target declares itself (a 1C-Bitrix site: units; Bitrix24: groups, units, properties)',
         examples: [['baseUnitId', 'groupId']],
       }),
     maxAttempts: z
