@@ -206,10 +206,17 @@ forEachDialect('scenario: a 1C catalog with properties to a 1C-Bitrix site', (db
       ]);
       await s.hub.ingest('erp', 'product', [
         { externalId: 'p-1', data: { name: 'Гвоздь', baseUnitId: 'u-796' } },
+        // A unit the hub never received: its hub id means nothing to the site, so none is sent.
+        { externalId: 'p-2', data: { name: 'Шуруп', baseUnitId: 'u-unknown' } },
       ]);
-      assert.equal((await s.hub.deliver('product-to-shop')).delivered, 1);
-      const onSite = await linkOf(store, 'product', 'shop', await hubIdOf(store, 'product', 'p-1'));
-      assert.equal(s.site.state.products.get(onSite)?.measureCode, '796');
+      assert.equal((await s.hub.deliver('product-to-shop')).delivered, 2);
+      const onSite = async (id: string) =>
+        s.site.state.products.get(
+          await linkOf(store, 'product', 'shop', await hubIdOf(store, 'product', id)),
+        );
+      assert.equal((await onSite('p-1'))?.measureCode, '796');
+      assert.equal((await onSite('p-2'))?.name, 'Шуруп');
+      assert.equal((await onSite('p-2'))?.measureCode, undefined);
     } finally {
       await s.close();
       await store.close();

@@ -9,7 +9,8 @@ import type { Store } from '../../store/store.ts';
  * that names its unit only by reference (baseUnitId: 1C 3.1, OData) has that reference unresolved
  * here (the site connector declares it so, entities.ts): the unit is read from the hub, for the
  * whole batch in one query per chunk of ids, and written in place of the id the site does not know.
- * A unit the hub does not hold leaves the product as it is.
+ * A unit the hub does not hold (or holds without its code) is left out: its hub id means nothing to the site (which would make
+ * a nameless measure of it), and without БазоваяЕдиница the element keeps the measure it has.
  */
 export async function withUnitsInline(
   store: Store | undefined,
@@ -33,11 +34,13 @@ export async function withUnitsInline(
   }
   return items.map((item) => {
     const id = item.data['baseUnitId'];
-    const unit = typeof id === 'string' && item.data['baseUnit'] === undefined ? units.get(id) : undefined;
-    if (!unit) return item;
+    if (typeof id !== 'string' || item.data['baseUnit'] !== undefined) return item;
     const { baseUnitId: _id, ...data } = item.data;
+    const unit = units.get(id);
+    // Bitrix finds or creates the measure by its OKEI code and refuses a unit without one.
+    if (!unit?.code) return { ...item, data };
     const baseUnit = {
-      ...(unit.code === undefined ? {} : { code: unit.code }),
+      code: unit.code,
       name: unit.name,
       ...(unit.shortName === undefined ? {} : { shortName: unit.shortName }),
     };
