@@ -17,7 +17,7 @@ const field = (name: string, from: string[], rule: string, required?: true): Def
  * xmlId…), without which every write would create a new object, and the active flag a deletion
  * is written with.
  */
-export function requiredFields(options: Bitrix24Options): string[] {
+export function requiredFields(options: Pick<Bitrix24Options, 'idField'>): string[] {
   return ['ORIGINATOR_ID', 'ORIGIN_ID', options.idField, 'xmlId', 'XML_ID', 'iblockId', 'active', 'ACTIVE'];
 }
 
