@@ -18,7 +18,7 @@ const LOGIN = 'obmen';
 const PASSWORD = 'секрет';
 const CODE = 'c4t4l0gw3bh00k77';
 
-const ROUTES = ['price_type', 'warehouse', 'product', 'price', 'stock'];
+const ROUTES = ['product_group', 'price_type', 'warehouse', 'product', 'price', 'stock'];
 
 function siteSystem(url: string, rest: Record<string, unknown>) {
   return {
@@ -32,11 +32,18 @@ function siteSystem(url: string, rest: Record<string, unknown>) {
 
 const goods = [1, 2, 3].map((i) => ({
   externalId: `1c-${i}`,
-  data: { name: `Кроссовки ${i}`, article: `K-${i}`, description: `Модель ${i}`, vatRate: 22 },
+  data: {
+    name: `Кроссовки ${i}`,
+    article: `K-${i}`,
+    description: `Модель ${i}`,
+    vatRate: 22,
+    groupId: 'g-shoes',
+  },
 }));
 
 /** What 1C publishes: two price types' worth of references, goods, their prices and stock. */
 async function publish(hub: TestHub, items = goods): Promise<void> {
+  await hub.ingest('onec', 'product_group', [{ externalId: 'g-shoes', data: { name: 'Обувь' } }]);
   await hub.ingest('onec', 'price_type', [
     { externalId: 'pt-retail', data: { name: 'Розничная', currency: 'RUB' } },
   ]);
@@ -108,17 +115,19 @@ forEachDialect('bitrix-site: the catalog over the site REST', (db) => {
       const delivered = await deliverAll(hub);
       assert.deepEqual(
         delivered,
-        { price_type: 1, warehouse: 1, product: 3, price: 3, stock: 3 },
+        { product_group: 1, price_type: 1, warehouse: 1, product: 3, price: 3, stock: 3 },
         JSON.stringify(await hub.outbox('stock-to-shop')),
       );
       const { state } = site;
-      // Nothing went through the exchange: no catalog import ran.
-      assert.equal(state.stats.imports, 0);
+      // Only the group went through the exchange (one package); the rest went by REST.
+      assert.equal(state.stats.imports, 1);
+      assert.equal(state.sections.get('g-shoes')?.name, 'Обувь');
       assert.ok((state.stats.rest.calls['catalog.product.add'] ?? 0) === 3, JSON.stringify(state.stats.rest));
       // The goods are the site's elements by 1C's Ид, with the REST fields beside the feed's.
       const sneaker = state.products.get('1c-2')!;
       assert.equal(sneaker.name, 'Кроссовки 2');
       assert.equal(sneaker.active, true);
+      assert.equal(sneaker.sectionXmlId, 'g-shoes', 'placed in the section of its group');
       assert.equal(sneaker.fields?.['previewText'], 'Модель 2');
       assert.equal(sneaker.fields?.['vatId'], 5, 'the site\'s "НДС 22%" (catalog.vat.list)');
       assert.deepEqual(state.priceTypes.get('pt-retail'), {
@@ -141,7 +150,7 @@ forEachDialect('bitrix-site: the catalog over the site REST', (db) => {
         .orderBy('external_id')
         .execute();
       assert.deepEqual(
-        links.map((l) => `${l.entity}:${l.external_id}`),
+        links.filter((l) => l.entity !== 'product_group').map((l) => `${l.entity}:${l.external_id}`),
         [
           'price:1c-1|pt-retail',
           'price:1c-2|pt-retail',
@@ -161,7 +170,14 @@ forEachDialect('bitrix-site: the catalog over the site REST', (db) => {
       const requests = state.stats.rest.requests;
       await publish(hub);
       const again = await deliverAll(hub);
-      assert.deepEqual(again, { price_type: 0, warehouse: 0, product: 0, price: 0, stock: 0 });
+      assert.deepEqual(again, {
+        product_group: 0,
+        price_type: 0,
+        warehouse: 0,
+        product: 0,
+        price: 0,
+        stock: 0,
+      });
       assert.equal(state.stats.rest.requests, requests);
 
       // One good renamed, one price and one stock changed: updates, no new objects.
@@ -176,6 +192,7 @@ forEachDialect('bitrix-site: the catalog over the site REST', (db) => {
         { externalId: '1c-2|wh-main', data: { productId: '1c-2', warehouseId: 'wh-main', quantity: 1 } },
       ]);
       assert.deepEqual(await deliverAll(hub), {
+        product_group: 0,
         price_type: 0,
         warehouse: 0,
         product: 1,
@@ -188,7 +205,7 @@ forEachDialect('bitrix-site: the catalog over the site REST', (db) => {
       assert.equal(state.stats.rest.calls['catalog.product.update'], 1);
       assert.equal(state.offers.get('1c-1')?.prices['pt-retail']?.value, 1500);
       assert.equal(state.offers.get('1c-2')?.stores['wh-main'], 1);
-      assert.equal(state.stats.imports, 0);
+      assert.equal(state.stats.imports, 1);
     }),
   );
 

@@ -54,6 +54,7 @@ export class SiteCatalog implements CatalogStore {
       store: this.stores(),
       price: this.prices(),
       store_product: this.storeProducts(),
+      section: this.sections(),
     };
     seedVat(this);
   }
@@ -195,6 +196,34 @@ export class SiteCatalog implements CatalogStore {
         if (key !== undefined) state.stores.delete(key);
       },
       values: () => [...state.stores.keys()].map((key) => row(key)!),
+    });
+  }
+
+  /** b_iblock_section of the goods iblock: what the feed's Группы made; read-only over REST here. */
+  private sections(): CatalogTable {
+    const { state } = this;
+    const row = (xmlId: string): Row | undefined => {
+      const s = state.sections.get(xmlId);
+      if (!s) return undefined;
+      return {
+        id: state.ids.idOf('section', xmlId),
+        iblockId: SITE_CATALOG.iblockId,
+        iblockSectionId: s.parentXmlId === undefined ? null : state.ids.idOf('section', s.parentXmlId),
+        name: s.name,
+        xmlId,
+        code: null,
+        active: s.active ? 'Y' : 'N',
+        sort: 500,
+      };
+    };
+    return table({
+      get: (id) => {
+        const key = state.ids.keyOf('section', id);
+        return key === undefined ? undefined : row(key);
+      },
+      set: () => {},
+      delete: () => {},
+      values: () => [...state.sections.keys()].map((key) => row(key)!),
     });
   }
 

@@ -249,6 +249,21 @@ export function catalogMethods(catalog: CatalogInfo = CRM_CATALOG): Record<strin
         ...(page.next === undefined ? {} : { next: page.next }),
       };
     },
+    // Sections of the catalog's iblock (iblock.section in the admin): read here, written by the feed or by hand.
+    'catalog.section.list': (params, { state }) => {
+      const filter = asObject(params['filter']);
+      if (!filter || filter['iblockId'] === undefined)
+        throw catalogError(0, 'Required filter fields: iblockId');
+      const page = listRows(state.table('section').values(), {
+        ...params,
+        order: params['order'] ?? { id: 'ASC' },
+      });
+      return {
+        result: { sections: page.result },
+        total: page.total,
+        ...(page.next === undefined ? {} : { next: page.next }),
+      };
+    },
     'catalog.priceType.list': (params, { state }) => {
       const page = listRows(state.table('price_type').values(), params);
       return { result: { priceTypes: page.result }, total: page.total };

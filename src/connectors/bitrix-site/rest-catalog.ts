@@ -18,8 +18,9 @@ import { type SinkDeps, withXmlIdFrom, writeToSite } from './sink.ts';
  * obmen's links to a site stay XML_IDs whichever way the catalog travels and a site can switch
  * between the feed and REST without a second copy of anything. The writers get the XML_ID as
  * xmlId, prices and stock get the numeric ids looked up by XML_ID, and outcomes give the XML_ID
- * back. Product groups and variants (trade offers, `product#characteristic`, in the offers
- * iblock) keep going through the feed.
+ * back, and a good goes into the section of its group (catalog.section.list by XML_ID). Product
+ * groups and variants (trade offers, `product#characteristic`, in the offers iblock) keep going
+ * through the feed.
  */
 
 /** What options.rest.catalog moves to catalog.*. */
@@ -81,6 +82,27 @@ function viaFeed(item: DeliveryItem): boolean {
 function forWriter(item: DeliveryItem, data = item.data): DeliveryItem {
   const { XML_ID: _xml, ...fields } = item.fields ?? {};
   return { ...item, externalId: undefined, data, ...(item.fields ? { fields } : {}) };
+}
+
+/** A good placed in the site's section: what the feed's `Группы` does, as a default field. */
+export function inSection(item: DeliveryItem, sectionId: number | undefined): DeliveryItem {
+  if (sectionId === undefined || item.withoutDefaults || item.fields?.['iblockSectionId'] !== undefined)
+    return item;
+  return { ...item, fields: { iblockSectionId: sectionId, ...item.fields } };
+}
+
+/** Goods with their group's section (groupId is the section's XML_ID on the site), one list call per batch. */
+async function placed(ctx: CatalogContext, items: DeliveryItem[]): Promise<DeliveryItem[]> {
+  const groups = [
+    ...new Set(items.map((item) => item.data['groupId']).filter((g): g is string => typeof g === 'string')),
+  ];
+  if (groups.length === 0) return items;
+  const iblockId = await ctx.iblockId();
+  const sections = await idsByXmlId(ctx, 'catalog.section.list', 'sections', {
+    select: ['id', 'xmlId'],
+    filter: { iblockId, xmlId: groups },
+  });
+  return items.map((item) => inSection(item, sections.get(String(item.data['groupId']))));
 }
 
 /** Numeric ids of the site's objects by XML_ID, read with one list call. */
@@ -184,7 +206,10 @@ export async function writeCatalogRest(
       case 'product':
         written = await writeProducts(
           ctx,
-          rest.map((item) => forWriter(item)),
+          await placed(
+            ctx,
+            rest.map((item) => forWriter(item)),
+          ),
         );
         break;
       case 'price_type':

@@ -93,7 +93,11 @@ export function resolveRestSettings(
     return {
       problems: wanted
         ? [
-            `${where}.credentials.restWebhookCode: set the code of the site's inbound webhook (the <code> in ${base}/rest/${rest.webhookUser}/<code>/, scope ${scopesFor(rest).join(' and ')}); use \${ENV} so it stays out of the file`,
+            `${where}.credentials.restWebhookCode: set the code of the site's inbound webhook (the <code> in ${base}/rest/${rest.webhookUser}/<code>/, scope ${scopesFor(
+              rest,
+            )
+              .map((s) => `"${s}"`)
+              .join(' and ')}); use \${ENV} so it stays out of the file`,
           ]
         : [],
       settings: undefined,
