@@ -40,6 +40,34 @@ const OWN_FIELDS = new Set([
 
 const table = (impl: CatalogTable): CatalogTable => impl;
 
+/** A table of objects the shop keeps by XML_ID, shown with the numeric ids of `kind`. */
+function keyed(
+  state: SiteState,
+  kind: string,
+  row: (xmlId: string) => Row | undefined,
+  keys: () => Iterable<string>,
+  write: (xmlId: string, row: Row) => void,
+  remove: (xmlId: string) => void,
+): CatalogTable {
+  const keyOf = (id: number) => state.ids.keyOf(kind, id);
+  return table({
+    get: (id) => {
+      const key = keyOf(id);
+      return key === undefined ? undefined : row(key);
+    },
+    set: (id, r) => {
+      const xmlId = String(r['xmlId'] ?? id);
+      state.ids.bind(kind, id, xmlId);
+      write(xmlId, r);
+    },
+    delete: (id) => {
+      const key = keyOf(id);
+      if (key !== undefined) remove(key);
+    },
+    values: () => [...keys()].map((key) => row(key)!),
+  });
+}
+
 export class SiteCatalog implements CatalogStore {
   private readonly plain = new Map<string, Map<number, Row>>();
   private readonly views: Record<string, CatalogTable>;
@@ -149,82 +177,66 @@ export class SiteCatalog implements CatalogStore {
 
   private priceTypes(): CatalogTable {
     const { state } = this;
-    const row = (xmlId: string): Row | undefined => {
-      const t = state.priceTypes.get(xmlId);
-      if (!t) return undefined;
-      const id = state.ids.idOf('price_type', xmlId);
-      return { id, name: t.name, xmlId, base: 'N', sort: 100 };
-    };
-    return table({
-      get: (id) => {
-        const key = state.ids.keyOf('price_type', id);
-        return key === undefined ? undefined : row(key);
+    return keyed(
+      state,
+      'price_type',
+      (xmlId) => {
+        const t = state.priceTypes.get(xmlId);
+        return t && { id: state.ids.idOf('price_type', xmlId), name: t.name, xmlId, base: 'N', sort: 100 };
       },
-      set: (id, r) => {
-        const xmlId = String(r['xmlId'] ?? id);
-        state.ids.bind('price_type', id, xmlId);
-        const before = state.priceTypes.get(xmlId);
-        state.priceTypes.set(xmlId, { xmlId, name: String(r['name'] ?? ''), currency: before?.currency });
-      },
-      delete: (id) => {
-        const key = state.ids.keyOf('price_type', id);
-        if (key !== undefined) state.priceTypes.delete(key);
-      },
-      values: () => [...state.priceTypes.keys()].map((key) => row(key)!),
-    });
+      () => state.priceTypes.keys(),
+      (xmlId, r) =>
+        state.priceTypes.set(xmlId, {
+          xmlId,
+          name: String(r['name'] ?? ''),
+          currency: state.priceTypes.get(xmlId)?.currency,
+        }),
+      (xmlId) => state.priceTypes.delete(xmlId),
+    );
   }
 
   private stores(): CatalogTable {
     const { state } = this;
-    const row = (xmlId: string): Row | undefined => {
-      const s = state.stores.get(xmlId);
-      if (!s) return undefined;
-      return { id: state.ids.idOf('store', xmlId), title: s.name, address: s.name, active: 'Y', xmlId };
-    };
-    return table({
-      get: (id) => {
-        const key = state.ids.keyOf('store', id);
-        return key === undefined ? undefined : row(key);
+    return keyed(
+      state,
+      'store',
+      (xmlId) => {
+        const s = state.stores.get(xmlId);
+        return (
+          s && { id: state.ids.idOf('store', xmlId), title: s.name, address: s.name, active: 'Y', xmlId }
+        );
       },
-      set: (id, r) => {
-        const xmlId = String(r['xmlId'] ?? id);
-        state.ids.bind('store', id, xmlId);
-        state.stores.set(xmlId, { xmlId, name: String(r['title'] || r['address'] || '') });
-      },
-      delete: (id) => {
-        const key = state.ids.keyOf('store', id);
-        if (key !== undefined) state.stores.delete(key);
-      },
-      values: () => [...state.stores.keys()].map((key) => row(key)!),
-    });
+      () => state.stores.keys(),
+      (xmlId, r) => state.stores.set(xmlId, { xmlId, name: String(r['title'] || r['address'] || '') }),
+      (xmlId) => state.stores.delete(xmlId),
+    );
   }
 
   /** b_iblock_section of the goods iblock: what the feed's Группы made; read-only over REST here. */
   private sections(): CatalogTable {
     const { state } = this;
-    const row = (xmlId: string): Row | undefined => {
-      const s = state.sections.get(xmlId);
-      if (!s) return undefined;
-      return {
-        id: state.ids.idOf('section', xmlId),
-        iblockId: SITE_CATALOG.iblockId,
-        iblockSectionId: s.parentXmlId === undefined ? null : state.ids.idOf('section', s.parentXmlId),
-        name: s.name,
-        xmlId,
-        code: null,
-        active: s.active ? 'Y' : 'N',
-        sort: 500,
-      };
-    };
-    return table({
-      get: (id) => {
-        const key = state.ids.keyOf('section', id);
-        return key === undefined ? undefined : row(key);
+    return keyed(
+      state,
+      'section',
+      (xmlId) => {
+        const s = state.sections.get(xmlId);
+        return (
+          s && {
+            id: state.ids.idOf('section', xmlId),
+            iblockId: SITE_CATALOG.iblockId,
+            iblockSectionId: s.parentXmlId === undefined ? null : state.ids.idOf('section', s.parentXmlId),
+            name: s.name,
+            xmlId,
+            code: null,
+            active: s.active ? 'Y' : 'N',
+            sort: 500,
+          }
+        );
       },
-      set: () => {},
-      delete: () => {},
-      values: () => [...state.sections.keys()].map((key) => row(key)!),
-    });
+      () => state.sections.keys(),
+      () => {},
+      () => {},
+    );
   }
 
   /** b_catalog_price: one row per (element, price type) of the offers' prices. */

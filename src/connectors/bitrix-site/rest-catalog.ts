@@ -1,7 +1,8 @@
 import type { RouteConfig } from '../../config/schema.ts';
 import type { DeliveryItem, ItemOutcome } from '../../core/connector.ts';
-import { configError, permanentError } from '../../core/errors.ts';
+import { permanentError } from '../../core/errors.ts';
 import type { CatalogContext } from '../bitrix24/resources/common.ts';
+import { catalogIblock } from '../bitrix24/resources/iblock.ts';
 import { writePrices, writePriceTypes } from '../bitrix24/resources/price.ts';
 import { writeProducts } from '../bitrix24/resources/product.ts';
 import { writeStock, writeWarehouses } from '../bitrix24/resources/stock.ts';
@@ -36,7 +37,6 @@ export const REST_CATALOG_ENTITIES: readonly string[] = [
 export function siteCatalogContext(site: Omit<SiteRest, 'catalog'>): CatalogContext {
   const { client, rest } = site;
   const system = site.ctx.systemName;
-  let iblock: Promise<number> | undefined;
   return {
     client,
     system,
@@ -49,25 +49,7 @@ export function siteCatalogContext(site: Omit<SiteRest, 'catalog'>): CatalogCont
       idField: 'XML_ID',
     },
     vatRates: new VatRates(client, "the site's shop settings (Магазин → Настройки → Ставки НДС)"),
-    iblockId() {
-      if (rest.iblockId) return Promise.resolve(rest.iblockId);
-      iblock ??= client
-        .call<{ catalogs?: Array<{ id: number; productIblockId?: number | null }> }>('catalog.catalog.list')
-        .then((r) => {
-          // An offers iblock names its products' iblock; the goods catalog does not.
-          const id = r.result.catalogs?.find((c) => !c.productIblockId)?.id;
-          if (!id)
-            throw configError(
-              `${system}: the site has no trade catalog (catalog.catalog.list is empty); set systems.${system}.options.rest.iblockId`,
-              { system, code: 'NO_CATALOG' },
-            );
-          return id;
-        });
-      iblock.catch(() => {
-        iblock = undefined;
-      });
-      return iblock;
-    },
+    iblockId: catalogIblock(client, system, rest.iblockId, `systems.${system}.options.rest.iblockId`),
   };
 }
 
