@@ -232,6 +232,38 @@ forEachDialect('bitrix-site: the catalog over the site REST', (db) => {
 });
 
 describe('bitrix-site: REST catalog and the feed, one shop', () => {
+  it('the connection test wants the catalog scope, and says where to tick it', async () => {
+    const site = await startBitrixSite({
+      login: LOGIN,
+      password: PASSWORD,
+      rest: { userId: 1, code: CODE, scopes: ['sale'] },
+    });
+    const { ManualClock } = await import('../src/core/clock.ts');
+    const { createHttpClient } = await import('../src/http/client.ts');
+    const { pino } = await import('pino');
+    try {
+      const connector = bitrixSiteConnector.create({
+        systemName: 'shop',
+        system: siteSystem(site.url, { catalog: true }) as never,
+        http: createHttpClient({ system: 'shop', clock: new ManualClock(), maxRetries: 0, secrets: [CODE] }),
+        log: pino({ level: 'silent' }),
+        signal: new AbortController().signal,
+      });
+      await assert.rejects(connector.check!(), (error: Error & { errorClass?: string; code?: string }) => {
+        assert.equal(error.errorClass, 'config');
+        assert.equal(error.code, 'NO_CATALOG_SCOPE');
+        assert.match(
+          error.message,
+          /has no "catalog" scope \(it has: sale\); tick "Торговый каталог \(catalog\)"/,
+        );
+        assert.ok(!error.message.includes(CODE));
+        return true;
+      });
+    } finally {
+      await site.close();
+    }
+  });
+
   it('a good the feed wrote is updated over REST, not copied', async () => {
     const site = await startBitrixSite({
       login: LOGIN,

@@ -50,11 +50,7 @@ export async function writeStock(ctx: CatalogContext, items: DeliveryItem[]): Pr
         item.recordId,
         failed(
           item,
-          invalid(
-            ctx,
-            item,
-            `quantity ${quantity} is negative; Bitrix24 store balances cannot go below zero`,
-          ),
+          invalid(ctx, item, `quantity ${quantity} is negative; store balances cannot go below zero`),
         ),
       );
       continue;
