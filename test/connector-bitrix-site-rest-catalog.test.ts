@@ -309,4 +309,62 @@ describe('bitrix-site: REST catalog and the feed, one shop', () => {
       await site.close();
     }
   });
+
+  it('variants go by the feed in the same delivery; a price of a good the site lost is parked by name', async () => {
+    const site = await startBitrixSite({
+      login: LOGIN,
+      password: PASSWORD,
+      importStepMs: 50,
+      rest: { userId: 1, code: CODE },
+    });
+    const { ManualClock } = await import('../src/core/clock.ts');
+    const { createHttpClient } = await import('../src/http/client.ts');
+    const { pino } = await import('pino');
+    const connector = bitrixSiteConnector.create({
+      systemName: 'shop',
+      system: { ...siteSystem(site.url, { catalog: true }), options: { rest: { catalog: true } } } as never,
+      http: createHttpClient({ system: 'shop', clock: new ManualClock(), maxRetries: 0, secrets: [CODE] }),
+      log: pino({ level: 'silent' }),
+      signal: new AbortController().signal,
+    });
+    const item = (entity: string, recordId: string, data: Record<string, unknown>) => ({
+      recordId,
+      entity,
+      version: 1,
+      hash: recordId,
+      deleted: false,
+      externalId: undefined,
+      data,
+    });
+    const route = (entity: string) => ({ name: `${entity}-to-shop`, entity, target: 'shop' }) as never;
+    try {
+      const outcomes = await connector.write!(route('product'), [
+        item('product', 'shirt', { name: 'Рубашка' }),
+        item('product', 'shirt-xl', { name: 'Рубашка XL', parentProductId: 'shirt' }),
+      ]);
+      assert.deepEqual(outcomes, [
+        { recordId: 'shirt', ok: true, externalId: 'shirt' },
+        { recordId: 'shirt-xl', ok: true, externalId: 'shirt#shirt-xl' },
+      ]);
+      // The good by REST, its variant as an offer of the feed's package.
+      assert.equal(site.state.stats.rest.calls['catalog.product.add'], 1);
+      assert.equal(site.state.stats.calls['catalog:init'], 1, 'one exchange (import.xml + offers.xml)');
+      assert.equal(site.state.products.get('shirt#shirt-xl')?.parentXmlId, 'shirt');
+
+      await connector.write!(route('price_type'), [item('price_type', 'retail', { name: 'Розничная' })]);
+      const [lost] = await connector.write!(route('price'), [
+        item('price', 'p-gone', { productId: 'gone', priceTypeId: 'retail', value: 10 }),
+      ]);
+      assert.equal(lost?.ok, false);
+      const error = (lost as { error: { errorClass: string; code?: string; message: string } }).error;
+      assert.equal(error.errorClass, 'permanent');
+      assert.equal(error.code, 'NOT_ON_SITE');
+      assert.match(
+        error.message,
+        /shop: price p-gone: the site has no product with XML_ID "gone" \(catalog\.product\.list\)/,
+      );
+    } finally {
+      await site.close();
+    }
+  });
 });
