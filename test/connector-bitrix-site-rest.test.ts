@@ -107,7 +107,7 @@ describe('bitrix-site REST: configuration', () => {
         credentials: { login: 'a', password: 'b', restWebhookCode: 's3cr3tc0de' },
         options: { rest: { order: true } },
       },
-      /options\.rest: unknown setting "order"; known: webhookUser, orders, statuses, language, pollOverlapSeconds/,
+      /options\.rest: unknown setting "order"; known: webhookUser, orders, statuses, catalog, iblockId, currency, defaultStoreId, language, pollOverlapSeconds/,
     );
   });
 

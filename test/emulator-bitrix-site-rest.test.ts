@@ -96,7 +96,7 @@ describe('1C-Bitrix site emulator: REST webhook (sale.*)', () => {
       assert.equal(unknown.body.error, 'ERROR_METHOD_NOT_FOUND');
       // Method names are case-insensitive, and `.json` may follow them.
       assert.equal((await call(site, 'SALE.ORDER.LIST.json')).status, 200);
-      assert.deepEqual((await call(site, 'scope')).body.result, ['sale']);
+      assert.deepEqual((await call(site, 'scope')).body.result, ['sale', 'catalog']);
     });
     const bare = await startBitrixSite({ login: LOGIN, password: PASSWORD });
     try {

@@ -8,6 +8,7 @@ import { mappingRoutes } from '../src/api/routes/mapping.ts';
 import { configSchema, type SystemConfig } from '../src/config/schema.ts';
 import { buildCatalogPackage, newWrittenReferences } from '../src/connectors/bitrix-site/catalog-package.ts';
 import { bitrixSiteDefaults } from '../src/connectors/bitrix-site/defaults.ts';
+import { inSection } from '../src/connectors/bitrix-site/rest-catalog.ts';
 import { resolveBitrixSiteSystem } from '../src/connectors/bitrix-site/spec.ts';
 import { bitrix24Defaults, requiredFields } from '../src/connectors/bitrix24/defaults.ts';
 import type { ResourceContext } from '../src/connectors/bitrix24/resources/common.ts';
@@ -354,6 +355,39 @@ describe('1C-Bitrix site default table matches the CommerceML it writes', () => 
       ]);
     });
   }
+});
+
+describe('1C-Bitrix site default table with options.rest.catalog matches catalog.product', () => {
+  test('product over the site REST: the Bitrix24 conversion with the site XML_ID', () => {
+    const system = {
+      kind: 'bitrix-site',
+      url: 'https://shop.example.ru',
+      credentials: { login: 'obmen', password: 'secret', restWebhookCode: 'code1234' },
+      options: { rest: { catalog: true } },
+    } as SystemConfig;
+    const table = objectOf(bitrixSiteDefaults('product', system), 'catalog.product');
+    // rest-catalog.ts calls the writer with the site's options (no code) and the site's XML_ID.
+    const required = requiredFields({ idField: 'XML_ID' });
+    checkTable(
+      'site catalog.product',
+      table,
+      // The section of the group stands in as 7 (the real one comes from catalog.section.list).
+      (d) =>
+        catalogFields(
+          inSection(item(d), typeof d['groupId'] === 'string' ? 7 : undefined),
+          2,
+          false,
+          vatIdOf(d),
+          required,
+          'xml-1',
+        ),
+      PRODUCT,
+    );
+    assert.deepEqual(
+      table.filter((f) => f.required).map((f) => f.field),
+      ['iblockId', 'xmlId', 'active'],
+    );
+  });
 });
 
 const SHOW_CONFIG = configSchema.parse({

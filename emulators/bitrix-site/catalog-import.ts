@@ -88,7 +88,10 @@ export async function importCatalogFile(
           );
         }
         seenProducts.add(item.externalId);
+        // Fields the feed does not carry (written over REST) stay, as Bitrix keeps them.
+        const kept = state.products.get(item.externalId)?.fields;
         state.products.set(item.externalId, {
+          ...(kept ? { fields: kept } : {}),
           xmlId: item.externalId,
           name: String(data.name),
           article: str(data.article),

@@ -15,7 +15,7 @@ Runs a 1C-Bitrix site's /bitrix/admin/1c_exchange.php (catalog and sale) with an
   --latency MS          delay every exchange answer
   --error-rate X        share of exchange requests answered HTTP 503 (0..1)
   --fail-import TEXT    every mode=import answers failure with TEXT
-  --rest-code CODE      the site's REST module with an inbound webhook /rest/<user>/CODE/ (sale.*);
+  --rest-code CODE      the site's REST module with an inbound webhook /rest/<user>/CODE/ (sale.*, catalog.*);
                         code also from BITRIX_SITE_REST_CODE
   --rest-user N         user id of that webhook (default 1)
   --rest-rate N --rest-burst N   its leaky bucket: requests per second and bucket size (default 2, 50)`;

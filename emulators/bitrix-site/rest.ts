@@ -1,14 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { runBatch } from '../bitrix24/batch.ts';
 import { methodNotFound, RestError } from '../bitrix24/errors.ts';
 import { LeakyBucket } from '../bitrix24/limits.ts';
-import { asObject, type Params, parseBracketQuery } from '../bitrix24/params.ts';
+import { isWrite } from '../bitrix24/methods.ts';
+import type { Params } from '../bitrix24/params.ts';
 import { readParams, send } from '../bitrix24/server.ts';
+import { SiteCatalog, siteCatalogMethods } from './rest-catalog.ts';
 import { isSaleWrite, type SaleContext, saleMethods } from './rest-sale.ts';
 import type { SiteState } from './state.ts';
 
 /**
  * The site's REST module (`rest`, "Управление сайтом" 16.6+) behind an inbound webhook
- * `/rest/<user>/<code>/<method>[.json]`: the same envelope, errors and limits as Bitrix24
+ * `/rest/<user>/<code>/<method>[.json]`, with `sale.*` (rest-sale.ts) and `catalog.*`
+ * (rest-catalog.ts) over the shop the exchange fills: the same envelope, errors and limits as Bitrix24
  * (`result`, `total`, `next`, `time`; `{error, error_description}`), `batch` of up to 50
  * commands, method names in any case, and the leaky bucket that answers 503
  * QUERY_LIMIT_EXCEEDED when driven too fast. The operating-time limit is off, as on a
@@ -19,7 +23,7 @@ export interface SiteRestOptions {
   /** The inbound webhook: `/rest/<userId>/<code>/`. */
   userId: number;
   code: string;
-  /** Scopes ticked for the webhook (default: sale). */
+  /** Scopes ticked for the webhook (default: sale and catalog). */
   scopes?: string[];
   /** Leaky bucket: requests drained per second and the bucket size (default 2 and 50). */
   rate?: number;
@@ -35,8 +39,6 @@ export interface RestFaults {
   failNext: Record<string, number>;
 }
 
-const MAX_BATCH = 50;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createRestHandler(
@@ -44,13 +46,25 @@ export function createRestHandler(
   options: SiteRestOptions,
   faults: RestFaults,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
-  const scopes = options.scopes ?? ['sale'];
+  const scopes = options.scopes ?? ['sale', 'catalog'];
   const bucket = new LeakyBucket(
     () => ({ rate: options.rate ?? 2, burst: options.burst ?? 50, operatingLimitMs: 0 }),
     Date.now(),
   );
   const sale: SaleContext = { state, now: () => Date.now(), offsetMinutes: options.offsetMinutes ?? 180 };
   const stats = state.stats.rest;
+  const catalog = { state: new SiteCatalog(state, sale.offsetMinutes) };
+  // Method names are case-insensitive on a site; the table is looked up in lower case.
+  const catalogTable = new Map(Object.entries(siteCatalogMethods()).map(([k, v]) => [k.toLowerCase(), v]));
+
+  function refuseWithout(scope: string): void {
+    if (!scopes.includes(scope))
+      throw new RestError(
+        401,
+        'insufficient_scope',
+        'The request requires higher privileges than provided by the webhook token',
+      );
+  }
 
   /** Counts the call and fails it when a test asked for that (`failNext: {'rest:<method>': n}`). */
   function arrive(method: string): void {
@@ -66,62 +80,19 @@ export function createRestHandler(
     const method = name.toLowerCase();
     arrive(method);
     if (method === 'scope') return { result: scopes };
+    const catalogImpl = catalogTable.get(method);
+    if (catalogImpl) {
+      refuseWithout('catalog');
+      const output = catalogImpl(params, catalog);
+      if (isWrite(method)) stats.writes++;
+      return output;
+    }
     const impl = saleMethods[method];
     if (!impl) throw methodNotFound(name);
-    if (!scopes.includes('sale')) {
-      throw new RestError(
-        401,
-        'insufficient_scope',
-        'The request requires higher privileges than provided by the webhook token',
-      );
-    }
+    refuseWithout('sale');
     const output = impl(params, sale);
     if (isSaleWrite(method)) stats.writes++;
     return output;
-  }
-
-  function runBatch(params: Params): unknown {
-    const raw = params['cmd'];
-    const cmd = Array.isArray(raw)
-      ? Object.fromEntries(raw.map((v, i) => [String(i), v]))
-      : (asObject(raw) ?? {});
-    const keys = Object.keys(cmd);
-    if (keys.length > MAX_BATCH)
-      throw new RestError(400, 'ERROR_BATCH_LENGTH_EXCEEDED', 'Max batch length exceeded');
-    const halt = String(params['halt'] ?? '0') === '1' || params['halt'] === true;
-    const results: Record<string, unknown> = {};
-    const errors: Record<string, unknown> = {};
-    const totals: Record<string, unknown> = {};
-    const nexts: Record<string, unknown> = {};
-    const times: Record<string, unknown> = {};
-    for (const key of keys) {
-      const command = String(cmd[key]);
-      const q = command.indexOf('?');
-      const method = (q < 0 ? command : command.slice(0, q)).trim();
-      const started = Date.now();
-      try {
-        if (method.toLowerCase() === 'batch')
-          throw new RestError(405, 'ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage');
-        const output = run(method, parseBracketQuery(q < 0 ? '' : command.slice(q + 1)));
-        results[key] = output.result;
-        if (output.total !== undefined) totals[key] = output.total;
-        if (output.next !== undefined) nexts[key] = output.next;
-        times[key] = time(started);
-      } catch (error) {
-        if (!(error instanceof RestError)) throw error;
-        errors[key] = error.body();
-        if (halt) break;
-      }
-    }
-    // PHP serialises an empty array as [], never {}.
-    const section = (o: Record<string, unknown>) => (Object.keys(o).length === 0 ? [] : o);
-    return {
-      result: section(results),
-      result_error: section(errors),
-      result_total: section(totals),
-      result_next: section(nexts),
-      result_time: section(times),
-    };
   }
 
   return async (req, res, url) => {
@@ -151,7 +122,11 @@ export function createRestHandler(
         throw new RestError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
       if (name.toLowerCase() === 'batch') {
         arrive('batch');
-        return send(res, 200, { result: runBatch(params), time: time(started) });
+        const output = runBatch(params, (method, sub) => {
+          const begun = Date.now();
+          return { output: run(method, sub), time: time(begun) };
+        });
+        return send(res, 200, { ...output, time: time(started) });
       }
       const output = run(name, params);
       const body: Record<string, unknown> = { result: output.result };

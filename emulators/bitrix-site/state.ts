@@ -28,6 +28,8 @@ export interface SiteProduct {
   measureCode?: string | undefined;
   /** Property values by the property's XML_ID (properties.ts); absent until an import sets them. */
   properties?: Record<string, SitePropertyValue[]>;
+  /** Fields only REST writes (previewText, weight, vatId, code…), kept across feed imports. */
+  fields?: Record<string, unknown>;
 }
 
 export interface SitePriceType {
@@ -98,6 +100,42 @@ export interface SiteStats {
   rest: { requests: number; calls: Record<string, number>; writes: number; limitErrors: number };
 }
 
+/**
+ * Numeric ids of objects the shop keeps by key (XML_ID, or `product|priceType` for a price), per
+ * kind: the feed never sees them, REST shows nothing else.
+ */
+export class NumericIds {
+  private readonly byKey = new Map<string, number>();
+  private readonly byId = new Map<string, string>();
+  private readonly last = new Map<string, number>();
+
+  /** The id of a key, given now when it has none. */
+  idOf(kind: string, key: string): number {
+    const id = this.byKey.get(`${kind}\n${key}`);
+    if (id !== undefined) return id;
+    return this.bind(kind, this.next(kind), key);
+  }
+
+  keyOf(kind: string, id: number): string | undefined {
+    return this.byId.get(`${kind}\n${id}`);
+  }
+
+  /** A new id, bound to its key later (REST adds a row first and learns its XML_ID after). */
+  next(kind: string): number {
+    const id = (this.last.get(kind) ?? 0) + 1;
+    this.last.set(kind, id);
+    return id;
+  }
+
+  bind(kind: string, id: number, key: string): number {
+    const old = this.byId.get(`${kind}\n${id}`);
+    if (old !== undefined) this.byKey.delete(`${kind}\n${old}`);
+    this.byKey.set(`${kind}\n${key}`, id);
+    this.byId.set(`${kind}\n${id}`, key);
+    return id;
+  }
+}
+
 export class SiteState {
   readonly sections = new Map<string, SiteSection>();
   readonly products = new Map<string, SiteProduct>();
@@ -123,16 +161,11 @@ export class SiteState {
     failures: 0,
     rest: { requests: 0, calls: {}, writes: 0, limitErrors: 0 },
   };
-  /** b_iblock_element.ID of each element, given on first sight (REST shows numeric ids). */
-  private readonly elementIds = new Map<string, number>();
+  /** The numeric ids REST shows (b_iblock_element.ID, b_catalog_price.ID…), given on first sight. */
+  readonly ids = new NumericIds();
 
   elementId(xmlId: string): number {
-    let id = this.elementIds.get(xmlId);
-    if (id === undefined) {
-      id = this.elementIds.size + 1;
-      this.elementIds.set(xmlId, id);
-    }
-    return id;
+    return this.ids.idOf('element', xmlId);
   }
 
   offer(xmlId: string): SiteOffer {

@@ -1,10 +1,39 @@
 import { catalogError, methodNotFound } from './errors.ts';
-import type { MethodTable } from './methods.ts';
+import type { MethodOutput } from './methods.ts';
 import { asList, asObject, type Params } from './params.ts';
 import { listRows, type PortalState, type Row } from './state.ts';
 
 /** The CRM product catalogue's information block (catalog.catalog.list). */
 export const CATALOG_IBLOCK_ID = 25;
+
+/**
+ * One table the catalog methods read and write, by numeric id. A portal's are plain maps; a
+ * 1C-Bitrix site shows its shop (elements, offers, prices, stock kept by XML_ID) as such tables
+ * (emulators/bitrix-site/rest-catalog.ts), so both servers answer catalog.* with these methods.
+ * A row changed in place is written back with `set`: a site's table is a view, not a map.
+ */
+export interface CatalogTable {
+  get(id: number): Row | undefined;
+  set(id: number, row: Row): unknown;
+  delete(id: number): unknown;
+  values(): Iterable<Row>;
+}
+
+/** What the catalog methods need of a server's state; PortalState has it as it is. */
+export interface CatalogStore {
+  table(name: string): CatalogTable;
+  nextId(name: string): number;
+  date(): string;
+  emit(event: string, id: number, fields?: Record<string, string | number>): void;
+}
+
+/** The goods catalog catalog.catalog.list shows and catalog.product.add checks iblockId against. */
+export interface CatalogInfo {
+  iblockId: number;
+  name: string;
+}
+
+export type CatalogMethod = (params: Params, ctx: { state: CatalogStore }) => MethodOutput;
 
 /** catalog.* speaks camelCase with real numbers; errors carry numeric codes. */
 function fieldsOf(params: Params): Params {
@@ -27,7 +56,7 @@ function num(value: unknown): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function mustGet(state: PortalState, table: string, id: number, what: string): Row {
+function mustGet(state: CatalogStore, table: string, id: number, what: string): Row {
   const row = state.table(table).get(id);
   if (!row) throw catalogError(0, `${what} is not exists`);
   return row;
@@ -59,24 +88,25 @@ function stockKey(productId: number, storeId: number): string {
   return `${productId}:${storeId}`;
 }
 
-function storeProducts(state: PortalState): Map<number, Row> {
+function storeProducts(state: CatalogStore): CatalogTable {
   return state.table('store_product');
 }
 
-function adjustStock(state: PortalState, productId: number, storeId: number, delta: number): void {
+function adjustStock(state: CatalogStore, productId: number, storeId: number, delta: number): void {
   const table = storeProducts(state);
   const existing = [...table.values()].find(
     (r) => stockKey(Number(r['productId']), Number(r['storeId'])) === stockKey(productId, storeId),
   );
   if (existing) {
     existing['amount'] = Number(existing['amount']) + delta;
+    table.set(Number(existing['id']), existing);
     return;
   }
   const id = state.nextId('store_product');
   table.set(id, { id, productId, storeId, amount: delta, quantityReserved: 0 });
 }
 
-function stockOf(state: PortalState, productId: number, storeId: number): number {
+function stockOf(state: CatalogStore, productId: number, storeId: number): number {
   for (const r of storeProducts(state).values()) {
     if (Number(r['productId']) === productId && Number(r['storeId']) === storeId) return Number(r['amount']);
   }
@@ -109,15 +139,17 @@ function vatFields(row: Row, fields: Params): void {
   if (fields['sort'] !== undefined) row['sort'] = num(fields['sort']) ?? 100;
 }
 
-export function catalogMethods(): MethodTable {
+const CRM_CATALOG: CatalogInfo = { iblockId: CATALOG_IBLOCK_ID, name: 'Товарный каталог CRM' };
+
+export function catalogMethods(catalog: CatalogInfo = CRM_CATALOG): Record<string, CatalogMethod> {
   return {
     'catalog.catalog.list': () => ({
       result: {
         catalogs: [
           {
-            id: CATALOG_IBLOCK_ID,
-            iblockId: CATALOG_IBLOCK_ID,
-            name: 'Товарный каталог CRM',
+            id: catalog.iblockId,
+            iblockId: catalog.iblockId,
+            name: catalog.name,
             productIblockId: null,
             skuPropertyId: null,
           },
@@ -154,6 +186,7 @@ export function catalogMethods(): MethodTable {
       const row = mustGet(state, 'vat', idOf(params), 'VAT rate');
       vatFields(row, fieldsOf(params));
       row['timestampX'] = state.date();
+      state.table('vat').set(Number(row['id']), row);
       return { result: { vat: row } };
     },
     'catalog.vat.delete': (params, { state }) => {
@@ -164,7 +197,7 @@ export function catalogMethods(): MethodTable {
     },
     'catalog.product.add': (params, { state }) => {
       const fields = fieldsOf(params);
-      if (num(fields['iblockId']) !== CATALOG_IBLOCK_ID) {
+      if (num(fields['iblockId']) !== catalog.iblockId) {
         throw catalogError(200040300000, 'Information block with the specified identifier does not exist');
       }
       if (!String(fields['name'] ?? '').trim()) throw catalogError(0, 'Required fields: name');
@@ -188,6 +221,7 @@ export function catalogMethods(): MethodTable {
         throw catalogError(0, 'Required fields: name');
       applyProduct(row, fields);
       row['timestampX'] = state.date();
+      state.table('product').set(id, row);
       state.emit('CATALOG.PRODUCT.ON.UPDATE', id, { TYPE: Number(row['type'] ?? 1) });
       return { result: { element: row } };
     },
@@ -211,6 +245,21 @@ export function catalogMethods(): MethodTable {
       });
       return {
         result: { products: page.result },
+        total: page.total,
+        ...(page.next === undefined ? {} : { next: page.next }),
+      };
+    },
+    // Sections of the catalog's iblock (iblock.section in the admin): read here, written by the feed or by hand.
+    'catalog.section.list': (params, { state }) => {
+      const filter = asObject(params['filter']);
+      if (!filter || filter['iblockId'] === undefined)
+        throw catalogError(0, 'Required filter fields: iblockId');
+      const page = listRows(state.table('section').values(), {
+        ...params,
+        order: params['order'] ?? { id: 'ASC' },
+      });
+      return {
+        result: { sections: page.result },
         total: page.total,
         ...(page.next === undefined ? {} : { next: page.next }),
       };
@@ -264,6 +313,7 @@ export function catalogMethods(): MethodTable {
       }
       if (fields['currency'] !== undefined) row['currency'] = String(fields['currency']);
       row['timestampX'] = state.date();
+      state.table('price').set(id, row);
       return { result: { price: row } };
     },
     'catalog.price.list': (params, { state }) => {
@@ -295,10 +345,12 @@ export function catalogMethods(): MethodTable {
         row['price'] = num(p['price']) ?? row['price'];
         row['currency'] = String(p['currency'] ?? row['currency'] ?? 'RUB');
         row['timestampX'] = state.date();
+        state.table('price').set(Number(row['id']), row);
         keep.add(Number(row['id']));
         out.push(row);
       }
-      for (const [id, row] of state.table('price')) {
+      for (const row of [...state.table('price').values()]) {
+        const id = Number(row['id']);
         if (Number(row['productId']) === productId && !keep.has(id)) state.table('price').delete(id);
       }
       return { result: { prices: out } };
@@ -320,8 +372,10 @@ export function catalogMethods(): MethodTable {
       return { result: { store: row } };
     },
     'catalog.store.update': (params, { state }) => {
-      const row = mustGet(state, 'store', idOf(params), 'Store');
+      const id = idOf(params);
+      const row = mustGet(state, 'store', id, 'Store');
       Object.assign(row, fieldsOf(params), { dateModify: state.date() });
+      state.table('store').set(id, row);
       return { result: { store: row } };
     },
     // Balances are read-only here: they change only through store documents.
@@ -400,7 +454,7 @@ export function catalogMethods(): MethodTable {
   };
 }
 
-function conduct(state: PortalState, id: number) {
+function conduct(state: CatalogStore, id: number) {
   const doc = mustGet(state, 'document', id, 'Document');
   if (doc['status'] === 'Y') throw catalogError(0, 'Document is already conducted');
   const elements = [...state.table('document_element').values()].filter((e) => Number(e['docId']) === id);
@@ -426,17 +480,23 @@ function conduct(state: PortalState, id: number) {
   }
   doc['status'] = 'Y';
   doc['dateModify'] = state.date();
+  state.table('document').set(id, doc);
   return { result: true };
 }
 
-/** What a fresh portal already has: the base price type, the main store and the VAT rates. */
-export function seedCatalog(state: PortalState): void {
+/** The VAT rates a fresh installation has (portal and site alike). */
+export function seedVat(state: CatalogStore): void {
   for (const [i, [name, rate]] of VAT_RATES.entries()) {
     const id = state.nextId('vat');
     state
       .table('vat')
       .set(id, { id, name, rate, active: 'Y', sort: (i + 1) * 100, timestampX: state.date() });
   }
+}
+
+/** What a fresh portal already has: the base price type, the main store and the VAT rates. */
+export function seedCatalog(state: PortalState): void {
+  seedVat(state);
   const priceType = state.nextId('price_type');
   state
     .table('price_type')

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { runBatch } from './batch.ts';
 import { catalogMethods, seedCatalog } from './catalog.ts';
 import { crmMethods } from './crm.ts';
 import { crmItemMethods } from './crm-item.ts';
@@ -85,7 +86,6 @@ export interface Bitrix24Emulator {
   close(): Promise<void>;
 }
 
-const MAX_BATCH = 50;
 const MAX_BODY = 32 * 1024 * 1024;
 
 export async function startBitrix24Emulator(
@@ -265,53 +265,9 @@ export async function startBitrix24Emulator(
     return { output, time: timeObject(started, meter.state(key, now())) };
   }
 
-  function runBatch(params: Params, ctx: CallContext): MethodOutput {
+  function batch(params: Params, ctx: CallContext): MethodOutput {
     stats.batchCalls++;
-    const cmdRaw = params['cmd'];
-    const isArray = Array.isArray(cmdRaw);
-    const cmd = isArray
-      ? Object.fromEntries((cmdRaw as unknown[]).map((v, i) => [String(i), v]))
-      : (asObject(cmdRaw) ?? {});
-    const keys = Object.keys(cmd);
-    if (keys.length > MAX_BATCH)
-      throw new RestError(400, 'ERROR_BATCH_LENGTH_EXCEEDED', 'Max batch length exceeded');
-    const halt = String(params['halt'] ?? '0') === '1' || params['halt'] === true;
-    const results: Record<string, unknown> = {};
-    const errors: Record<string, unknown> = {};
-    const totals: Record<string, unknown> = {};
-    const nexts: Record<string, unknown> = {};
-    const times: Record<string, unknown> = {};
-    for (const key of keys) {
-      const command = substitute(String(cmd[key]), results);
-      const q = command.indexOf('?');
-      const method = (q < 0 ? command : command.slice(0, q)).trim();
-      const sub = parseBracketQuery(q < 0 ? '' : command.slice(q + 1));
-      try {
-        if (method === 'batch')
-          throw new RestError(405, 'ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage');
-        const { output, time } = run(method, sub, ctx);
-        results[key] = output.result;
-        if (output.total !== undefined) totals[key] = output.total;
-        if (output.next !== undefined) nexts[key] = output.next;
-        times[key] = time;
-      } catch (error) {
-        if (!(error instanceof RestError)) throw error;
-        errors[key] = error.body();
-        if (halt) break;
-      }
-    }
-    // PHP serializes an empty array as [], never {}.
-    const section = (o: Record<string, unknown>) =>
-      Object.keys(o).length === 0 ? [] : isArray ? Object.values(o) : o;
-    return {
-      result: {
-        result: section(results),
-        result_error: section(errors),
-        result_total: section(totals),
-        result_next: section(nexts),
-        result_time: section(times),
-      },
-    };
+    return runBatch(params, (method, sub) => run(method, sub, ctx));
   }
 
   async function handleRest(
@@ -354,7 +310,7 @@ export async function startBitrix24Emulator(
     const started = now();
     if (name === 'batch') {
       stats.calls['batch'] = (stats.calls['batch'] ?? 0) + 1;
-      const output = runBatch(params, ctx);
+      const output = batch(params, ctx);
       return send(res, 200, { result: output.result, time: timeObject(started) });
     }
     const { output, time } = run(name, params, ctx);
@@ -486,19 +442,6 @@ export async function readParams(req: IncomingMessage, url: URL): Promise<Params
     }
   }
   return { ...params, ...parseBracketQuery(text) };
-}
-
-/** `$result[key][FIELD][0]` references to earlier commands of the same batch. */
-function substitute(command: string, results: Record<string, unknown>): string {
-  return command.replace(/\$result\[([^\]]+)\]((?:\[[^\]]*\])*)/g, (_all, key: string, rest: string) => {
-    let value: unknown = results[key];
-    for (const m of rest.matchAll(/\[([^\]]*)\]/g)) {
-      const part = m[1]!;
-      value = Array.isArray(value) ? value[Number(part)] : asObject(value)?.[part];
-    }
-    if (value === undefined || value === null) return '';
-    return encodeURIComponent(typeof value === 'object' ? JSON.stringify(value) : String(value));
-  });
 }
 
 export function send(res: ServerResponse, status: number, body: unknown): void {

@@ -1,5 +1,6 @@
 import type { SystemConfig } from '../../config/schema.ts';
 import type { DefaultField, TargetDefaults } from '../../core/connector.ts';
+import { catalogProductFields } from '../bitrix24/defaults.ts';
 import { bitrixSiteOptionsSchema } from './spec.ts';
 
 /**
@@ -76,6 +77,34 @@ export function bitrixSiteDefaults(entity: string, system: SystemConfig): Target
   const parsed = bitrixSiteOptionsSchema.safeParse(system.options ?? {});
   if (!parsed.success) return undefined;
   const { version } = parsed.data;
+  // options.rest.catalog: goods are written with catalog.product (rest-catalog.ts), as to Bitrix24.
+  if (entity === 'product' && parsed.data.rest?.catalog)
+    return {
+      objects: [
+        {
+          object: 'catalog.product',
+          when: 'a variant (parentProductId) goes through the feed as the offer product#id',
+          fields: [
+            ...catalogProductFields(
+              { productCode: 'none' },
+              {
+                iblockId: 'the goods catalog (options.rest.iblockId, else catalog.catalog.list)',
+                xmlId:
+                  "the site's XML_ID: its link, else the mapping's XML_ID, else the id in options.xmlIdFrom, else obmen's record id",
+              },
+            ),
+            {
+              field: 'iblockSectionId',
+              from: ['groupId'],
+              rule: "the site's section with the group's XML_ID (catalog.section.list); none when the site has no such section",
+            },
+          ],
+        },
+      ],
+      deletion: 'active = "N" on the element (deactivated, never deleted: orders refer to it)',
+      deactivates: true,
+      withoutDefaults: true,
+    };
   const mark = version === '3.1' ? 'ПометкаУдаления' : 'Статус="Удален"';
   switch (entity) {
     case 'product':

@@ -12,6 +12,7 @@ import { CATALOG_ENTITIES, newWrittenReferences } from './catalog-package.ts';
 import { bitrixSiteDefaults } from './defaults.ts';
 import { SITE_ENTITIES, siteIgnoredRefs } from './entities.ts';
 import { exchangeError, newExchangeClient } from './exchange.ts';
+import { REST_CATALOG_ENTITIES, writeCatalogRest } from './rest-catalog.ts';
 import { checkRest } from './rest-check.ts';
 import { connectSiteRest } from './rest-client.ts';
 import { readOrdersRest } from './rest-orders.ts';
@@ -25,8 +26,8 @@ import { resolveBitrixSiteSystem } from './spec.ts';
  * client of the site's /bitrix/admin/1c_exchange.php, so the site needs no module of ours.
  * Writes catalog packages (CommerceML generated from canonical records) and order statuses;
  * reads orders with the committed-cursor rule. Where an administrator created a REST webhook,
- * `options.rest` moves orders and/or statuses to the site's REST (`sale.*`), the same module and
- * transport as Bitrix24's (rest-*.ts).
+ * `options.rest` moves orders and/or statuses to the site's REST (`sale.*`), and the catalog to
+ * `catalog.*` (rest-catalog.ts), the same module and transport as Bitrix24's (rest-*.ts).
  */
 export const bitrixSiteConnector: ConnectorFactory = {
   kind: 'bitrix-site',
@@ -61,7 +62,7 @@ export const bitrixSiteConnector: ConnectorFactory = {
             { system: name, cause: failure },
           );
         }
-        if (rest?.rest.orders || rest?.rest.statuses) await checkRest(rest);
+        if (rest?.rest.orders || rest?.rest.statuses || rest?.rest.catalog) await checkRest(rest);
       },
       async discover() {
         return [
@@ -78,6 +79,8 @@ export const bitrixSiteConnector: ConnectorFactory = {
         // An order's state goes the same way whether it is the order itself or 1C's order_status.
         if ((route.entity === 'order' || route.entity === 'order_status') && rest?.rest.statuses)
           return writeStatusesRest(rest, route, items);
+        if (rest?.rest.catalog && REST_CATALOG_ENTITIES.includes(route.entity))
+          return writeCatalogRest({ ctx, settings, written, catalog: rest.catalog }, route, items);
         return writeToSite({ ctx, settings, written }, route, items);
       },
       async close() {

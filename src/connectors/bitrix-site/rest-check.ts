@@ -1,10 +1,18 @@
 import { configError, ObmenError } from '../../core/errors.ts';
 import { redactUrl } from '../../http/redact.ts';
 import type { SiteRest } from './rest-client.ts';
+import { scopesFor } from './rest-spec.ts';
+
+/** What each scope is called in the webhook's settings on the site. */
+const SCOPE_LABELS: Record<string, string> = {
+  sale: 'Интернет-магазин (sale)',
+  catalog: 'Торговый каталог (catalog)',
+};
 
 /**
  * `check()` for the REST part of a site: the webhook answers (`scope`, which any webhook may
- * call) and was given the `sale` scope the orders and statuses need. Every failure is a config
+ * call) and was given the scopes the switched-on parts need: `sale` for orders and statuses,
+ * `catalog` for the catalog. Every failure is a config
  * error naming the webhook's address with its code masked.
  */
 export async function checkRest(site: SiteRest): Promise<void> {
@@ -21,10 +29,11 @@ export async function checkRest(site: SiteRest): Promise<void> {
       { system, code: 'CHECK_FAILED', cause: error },
     );
   }
-  if (!Array.isArray(scopes) || !scopes.includes('sale')) {
+  for (const scope of scopesFor(site.rest)) {
+    if (Array.isArray(scopes) && scopes.includes(scope)) continue;
     throw configError(
-      `${system}: the site's REST webhook at ${where} has no "sale" scope (it has: ${Array.isArray(scopes) ? scopes.join(', ') || 'none' : 'unknown'}); tick "Интернет-магазин (sale)" in the webhook's settings on the site`,
-      { system, code: 'NO_SALE_SCOPE' },
+      `${system}: the site's REST webhook at ${where} has no "${scope}" scope (it has: ${Array.isArray(scopes) ? scopes.join(', ') || 'none' : 'unknown'}); tick "${SCOPE_LABELS[scope]}" in the webhook's settings on the site`,
+      { system, code: scope === 'sale' ? 'NO_SALE_SCOPE' : 'NO_CATALOG_SCOPE' },
     );
   }
 }

@@ -3,6 +3,8 @@ import type { ConnectorContext } from '../../core/connector.ts';
 import { webhookAuth } from '../bitrix24/auth.ts';
 import { Bitrix24Client } from '../bitrix24/client.ts';
 import { OperatingBudget } from '../bitrix24/limits.ts';
+import type { CatalogContext } from '../bitrix24/resources/common.ts';
+import { siteCatalogContext } from './rest-catalog.ts';
 import type { BitrixSiteRestSettings } from './rest-spec.ts';
 import { SiteStatuses } from './rest-status.ts';
 import type { BitrixSiteSettings } from './spec.ts';
@@ -46,6 +48,8 @@ export interface SiteRest {
   rest: BitrixSiteRestSettings;
   statuses: SiteStatuses;
   tables: StatusTables;
+  /** The catalog writers' context (options.rest.catalog), with the iblock and VAT rates cached. */
+  catalog: CatalogContext;
 }
 
 export function connectSiteRest(
@@ -54,11 +58,12 @@ export function connectSiteRest(
 ): SiteRest {
   const { rest } = settings;
   const client = newSiteRestClient(ctx, rest);
-  return {
+  const site = {
     ctx,
     client,
     rest,
     statuses: new SiteStatuses(client, rest.language, ctx.clock ?? systemClock),
     tables: { statusMap: settings.statusMap, siteStatusMap: settings.siteStatusMap },
   };
+  return { ...site, catalog: siteCatalogContext(site) };
 }

@@ -23,6 +23,22 @@ export const bitrixSiteRestSchema = z
       description:
         'Send order status, cancellation, payment and shipment with sale.order.update, sale.payment.update and sale.shipment.update instead of the exchange (mode=file)',
     }),
+    catalog: z.boolean().default(false).meta({
+      description:
+        'Write products, prices, price types, warehouses and stock with catalog.* (webhook scope "catalog") instead of the CommerceML feed; groups and variants stay on the feed',
+    }),
+    iblockId: z.number().int().positive().optional().meta({
+      description:
+        "The catalog's iblockId for options.rest.catalog; found with catalog.catalog.list when omitted (the first trade catalog that is not an offers iblock)",
+    }),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .default('RUB')
+      .meta({ description: 'Currency of prices without one and of stock documents (options.rest.catalog)' }),
+    defaultStoreId: z.number().int().positive().default(1).meta({
+      description: "The site's store (catalog.store id) for stock without a warehouse (options.rest.catalog)",
+    }),
     language: z
       .string()
       .regex(/^[a-z]{2}$/)
@@ -41,6 +57,11 @@ export type BitrixSiteRestOptions = z.infer<typeof bitrixSiteRestSchema>;
 export interface BitrixSiteRestSettings extends BitrixSiteRestOptions {
   /** https://shop/rest/<user>/<code>/ — secret: never log or show it. */
   webhookUrl: string;
+}
+
+/** The webhook scopes the switched-on capabilities need. */
+export function scopesFor(rest: BitrixSiteRestOptions): string[] {
+  return [...(rest.orders || rest.statuses ? ['sale'] : []), ...(rest.catalog ? ['catalog'] : [])];
 }
 
 /** Inbound webhook codes are Latin letters and digits (Bitrix generates 16 of them). */
@@ -62,17 +83,21 @@ export function resolveRestSettings(
       ? { problems: [], settings: undefined }
       : {
           problems: [
-            `${where}.credentials.restWebhookCode is set but ${where}.options.rest is not; add options.rest with orders: true and/or statuses: true, or remove the code`,
+            `${where}.credentials.restWebhookCode is set but ${where}.options.rest is not; add options.rest with orders, statuses and/or catalog: true, or remove the code`,
           ],
           settings: undefined,
         };
   }
-  const wanted = rest.orders || rest.statuses;
+  const wanted = rest.orders || rest.statuses || rest.catalog;
   if (code === undefined || code === '') {
     return {
       problems: wanted
         ? [
-            `${where}.credentials.restWebhookCode: set the code of the site's inbound webhook (the <code> in ${base}/rest/${rest.webhookUser}/<code>/, scope "sale"); use \${ENV} so it stays out of the file`,
+            `${where}.credentials.restWebhookCode: set the code of the site's inbound webhook (the <code> in ${base}/rest/${rest.webhookUser}/<code>/, scope ${scopesFor(
+              rest,
+            )
+              .map((s) => `"${s}"`)
+              .join(' and ')}); use \${ENV} so it stays out of the file`,
           ]
         : [],
       settings: undefined,

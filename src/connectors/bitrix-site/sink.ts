@@ -85,7 +85,11 @@ function orderForSite(item: DeliveryItem, settings: BitrixSiteSettings): Canonic
  * `options.xmlIdFrom` (the mapping's XML_ID, when set, still wins), so the site updates its
  * elements instead of getting a second copy of the catalog.
  */
-async function withXmlIdFrom(deps: SinkDeps, entity: string, items: DeliveryItem[]): Promise<DeliveryItem[]> {
+export async function withXmlIdFrom(
+  deps: SinkDeps,
+  entity: string,
+  items: DeliveryItem[],
+): Promise<DeliveryItem[]> {
   const from = deps.settings.xmlIdFrom;
   const store = deps.ctx.store;
   const wanted = items.filter((item) => !item.externalId && item.fields?.['XML_ID'] === undefined);

@@ -17,7 +17,7 @@ const field = (name: string, from: string[], rule: string, required?: true): Def
  * xmlId…), without which every write would create a new object, and the active flag a deletion
  * is written with.
  */
-export function requiredFields(options: Bitrix24Options): string[] {
+export function requiredFields(options: Pick<Bitrix24Options, 'idField'>): string[] {
   return ['ORIGINATOR_ID', 'ORIGIN_ID', options.idField, 'xmlId', 'XML_ID', 'iblockId', 'active', 'ACTIVE'];
 }
 
@@ -119,11 +119,18 @@ const DEAL_ROWS: DefaultField[] = (
   ] as DefaultField[]
 ).map((row) => ({ ...row, required: true }));
 
-function catalogProductFields(options: Bitrix24Options): DefaultField[] {
+/** The catalog.product table; a 1C-Bitrix site's REST writes the same, with its own iblock and xmlId rules. */
+export function catalogProductFields(
+  options: Pick<Bitrix24Options, 'productCode'>,
+  rules: { iblockId: string; xmlId: string } = {
+    iblockId: 'the catalogue (options.iblockId, else catalog.catalog.list)',
+    xmlId: "obmen's record id",
+  },
+): DefaultField[] {
   return [
-    field('iblockId', [], 'the catalogue (options.iblockId, else catalog.catalog.list)', true),
+    field('iblockId', [], rules.iblockId, true),
     field('name', ['name'], 'name'),
-    field('xmlId', [], "obmen's record id", true),
+    field('xmlId', [], rules.xmlId, true),
     ...(options.productCode === 'article'
       ? [field('code', ['article'], 'article (options.productCode: article)')]
       : []),

@@ -17,6 +17,7 @@ import { bitrix24Defaults } from './defaults.ts';
 import { OperatingBudget, planLimits } from './limits.ts';
 import { mountAuthorizeEndpoint, Reauthorization } from './reauth.ts';
 import type { ResourceContext } from './resources/common.ts';
+import { catalogIblock } from './resources/iblock.ts';
 import { UserFields } from './resources/userfield.ts';
 import { VatRates } from './resources/vat.ts';
 import { WRITABLE_ENTITIES, writeBatch } from './sink.ts';
@@ -99,29 +100,13 @@ export const bitrix24Connector: ConnectorFactory = {
         : undefined;
     const budget = new OperatingBudget(name, settings.options.operatingLimitSeconds * 1000, clock);
     const client = new Bitrix24Client(ctx.http, name, auth, budget, ctx.signal);
-    let iblock: Promise<number> | undefined;
     const resources: ResourceContext = {
       client,
       system: name,
       options: settings.options,
       userFields: new UserFields(client),
       vatRates: new VatRates(client),
-      iblockId() {
-        if (settings.options.iblockId) return Promise.resolve(settings.options.iblockId);
-        iblock ??= client.call<{ catalogs?: Array<{ id: number }> }>('catalog.catalog.list').then((r) => {
-          const id = r.result.catalogs?.[0]?.id;
-          if (!id)
-            throw configError(
-              `${name}: the portal has no product catalogue (catalog.catalog.list is empty); set systems.${name}.options.iblockId`,
-              { system: name },
-            );
-          return id;
-        });
-        iblock.catch(() => {
-          iblock = undefined;
-        });
-        return iblock;
-      },
+      iblockId: catalogIblock(client, name, settings.options.iblockId, `systems.${name}.options.iblockId`),
     };
     let closed = false;
     const ensureOpen = () => {

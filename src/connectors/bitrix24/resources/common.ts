@@ -6,17 +6,38 @@ import type { Bitrix24Options } from '../spec.ts';
 import type { UserFields } from './userfield.ts';
 import type { VatRates } from './vat.ts';
 
-/** What every resource writer gets. */
-export interface ResourceContext {
+/**
+ * What the catalogue writers (product, price, price type, stock, warehouse) need. A 1C-Bitrix
+ * site's REST serves the same catalog.* module, so the site connector builds one of these over
+ * its own client (connectors/bitrix-site/rest-catalog.ts).
+ */
+export interface CatalogContext {
   client: Bitrix24Client;
   system: string;
-  options: Bitrix24Options;
-  userFields: UserFields;
+  options: Pick<
+    Bitrix24Options,
+    'legacyProducts' | 'productCode' | 'currency' | 'defaultStoreId' | 'responsibleId' | 'idField'
+  >;
   /** The portal's VAT rates (catalog.vat.list), read once: canonical rate → vatId. */
   vatRates: VatRates;
   /** The product catalogue's iblockId (option or catalog.catalog.list), looked up once. */
   iblockId(): Promise<number>;
+  /**
+   * The xmlId an object (product, price type, store) is found by and written with. Bitrix24 keeps
+   * obmen's record id there; a site keeps its XML_ID (1C's Ид), which its CommerceML feed uses too.
+   */
+  xmlIdOf?(item: DeliveryItem): string;
 }
+
+/** What every resource writer gets. */
+export interface ResourceContext extends CatalogContext {
+  options: Bitrix24Options;
+  userFields: UserFields;
+}
+
+/** The xmlId of an object in the target: the context's rule, else obmen's record id. */
+export const xmlIdOf = (ctx: CatalogContext, item: DeliveryItem): string =>
+  ctx.xmlIdOf ? ctx.xmlIdOf(item) : item.recordId;
 
 export const ok = (item: DeliveryItem, externalId: string | number): ItemOutcome => ({
   recordId: item.recordId,
@@ -31,7 +52,11 @@ export const failed = (item: DeliveryItem, error: ObmenError): ItemOutcome => ({
 });
 
 /** The portal's own message, prefixed with the object it was about. */
-export function itemError(ctx: ResourceContext, item: DeliveryItem, error: ObmenError): ObmenError {
+export function itemError(
+  ctx: Pick<CatalogContext, 'system'>,
+  item: DeliveryItem,
+  error: ObmenError,
+): ObmenError {
   const object = `${item.entity} ${item.recordId}`;
   if (error.message.includes(object)) return error;
   return new ObmenError(
@@ -46,7 +71,7 @@ export function itemError(ctx: ResourceContext, item: DeliveryItem, error: Obmen
   );
 }
 
-export function invalid(ctx: ResourceContext, item: DeliveryItem, what: string): ObmenError {
+export function invalid(ctx: Pick<CatalogContext, 'system'>, item: DeliveryItem, what: string): ObmenError {
   return permanentError(`${ctx.system}: ${item.entity} ${item.recordId}: ${what}`, {
     system: ctx.system,
     code: 'INVALID_DATA',
@@ -74,7 +99,7 @@ export function pack(groups: BatchCommand[][]): BatchCommand[][] {
 }
 
 export async function runGroups(
-  ctx: ResourceContext,
+  ctx: Pick<CatalogContext, 'client'>,
   groups: BatchCommand[][],
 ): Promise<Map<string, BatchOutcome>> {
   const all = new Map<string, BatchOutcome>();

@@ -2,6 +2,7 @@ import type { DeliveryItem, ItemOutcome } from '../../../core/connector.ts';
 import { transientError } from '../../../core/errors.ts';
 import type { BatchCommand } from '../client.ts';
 import {
+  type CatalogContext,
   failed,
   idFrom,
   invalid,
@@ -9,9 +10,9 @@ import {
   merged,
   num,
   ok,
-  type ResourceContext,
   runGroups,
   str,
+  xmlIdOf,
 } from './common.ts';
 
 /**
@@ -19,7 +20,7 @@ import {
  * is NOT used: it deletes every price of the product that the call does not list, so a route
  * carrying one price type would wipe the others.
  */
-export async function writePrices(ctx: ResourceContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
+export async function writePrices(ctx: CatalogContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
   const outcomes = new Map<string, ItemOutcome>();
   const valid = items.filter((item) => {
     const d = item.data;
@@ -105,7 +106,7 @@ export async function writePrices(ctx: ResourceContext, items: DeliveryItem[]): 
 }
 
 /** Price types → catalog.priceType.* (found by xmlId, or by name for ones made by hand). */
-export async function writePriceTypes(ctx: ResourceContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
+export async function writePriceTypes(ctx: CatalogContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
   const all = await ctx.client.listAll(
     'catalog.priceType.list',
     {},
@@ -120,9 +121,10 @@ export async function writePriceTypes(ctx: ResourceContext, items: DeliveryItem[
   const idOf = new Map<string, string>();
   for (const [i, item] of items.entries()) {
     const name = str(item.data['name']) ?? item.recordId;
-    const match = item.externalId ?? all.find((t) => t.xmlId === item.recordId || t.name === name)?.id;
+    const xmlId = xmlIdOf(ctx, item);
+    const match = item.externalId ?? all.find((t) => t.xmlId === xmlId || t.name === name)?.id;
     if (match !== undefined) idOf.set(item.recordId, String(match));
-    const fields = merged({ name, xmlId: item.recordId, sort: 100 }, item);
+    const fields = merged({ name, xmlId, sort: 100 }, item);
     groups.push([
       match !== undefined
         ? { key: `t${i}`, method: 'catalog.priceType.update', params: { id: match, fields } }

@@ -3,15 +3,16 @@ import { configError, type ObmenError, transientError } from '../../../core/erro
 import type { BatchCommand } from '../client.ts';
 import { requiredFields } from '../defaults.ts';
 import {
+  type CatalogContext,
   failed,
   idFrom,
   itemError,
   merged,
   num,
   ok,
-  type ResourceContext,
   runGroups,
   str,
+  xmlIdOf,
 } from './common.ts';
 
 function grams(weight: unknown): number | undefined {
@@ -32,13 +33,14 @@ export function catalogFields(
   code: boolean,
   vatId: number | undefined,
   required: readonly string[],
+  xmlId: string = item.recordId,
 ): Record<string, unknown> {
   const d = item.data;
   return merged(
     {
       iblockId,
       name: str(d['name']),
-      xmlId: item.recordId,
+      xmlId,
       code: code ? str(d['article']) : undefined,
       active: d['deleted'] === true || item.deleted ? 'N' : 'Y',
       previewText: str(d['description']),
@@ -63,7 +65,7 @@ function vatRateOf(item: DeliveryItem): number | null | undefined {
  * get a config error instead (parked: a person adds the rate in Bitrix24, then retries).
  */
 async function vatIds(
-  ctx: ResourceContext,
+  ctx: CatalogContext,
   items: DeliveryItem[],
 ): Promise<{ ids: Map<string, number>; refused: Map<string, ObmenError> }> {
   const ids = new Map<string, number>();
@@ -116,7 +118,7 @@ export function legacyFields(
  * by its known id, else by xmlId (obmen's record id) so a write repeated after a crash updates
  * instead of duplicating. Deleted products are deactivated, never deleted (deals refer to them).
  */
-export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
+export async function writeProducts(ctx: CatalogContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
   const legacy = ctx.options.legacyProducts;
   const iblockId = legacy ? 0 : await ctx.iblockId();
   // The legacy crm.product.* API is for portals without the catalog scope: no VAT lookup there.
@@ -125,9 +127,12 @@ export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[])
     : await vatIds(ctx, items);
   const idOf = new Map<string, string>();
   for (const item of items) if (item.externalId) idOf.set(item.recordId, item.externalId);
-  const unknown = items
-    .filter((i) => !idOf.has(i.recordId) && !vat.refused.has(i.recordId))
-    .map((i) => i.recordId);
+  // xmlId → record id: a found object is matched back to the item by the xmlId it was written with.
+  const byXmlId = new Map<string, string>();
+  for (const item of items)
+    if (!idOf.has(item.recordId) && !vat.refused.has(item.recordId))
+      byXmlId.set(xmlIdOf(ctx, item), item.recordId);
+  const unknown = [...byXmlId.keys()];
   if (unknown.length > 0) {
     if (legacy) {
       const rows = await ctx.client.listAll(
@@ -135,14 +140,14 @@ export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[])
         { filter: { '@XML_ID': unknown }, select: ['ID', 'XML_ID'] },
         (r) => (Array.isArray(r) ? r : []) as Array<{ ID: string; XML_ID: string }>,
       );
-      for (const r of rows) idOf.set(String(r.XML_ID), String(r.ID));
+      for (const r of rows) idOf.set(byXmlId.get(String(r.XML_ID)) ?? String(r.XML_ID), String(r.ID));
     } else {
       const rows = await ctx.client.listAll(
         'catalog.product.list',
         { select: ['id', 'iblockId', 'xmlId'], filter: { iblockId, xmlId: unknown } },
         (r) => ((r as { products?: unknown[] })?.products ?? []) as Array<{ id: number; xmlId: string }>,
       );
-      for (const r of rows) idOf.set(String(r.xmlId), String(r.id));
+      for (const r of rows) idOf.set(byXmlId.get(String(r.xmlId)) ?? String(r.xmlId), String(r.id));
     }
   }
   const prefix = legacy ? 'crm.product' : 'catalog.product';
@@ -158,6 +163,7 @@ export async function writeProducts(ctx: ResourceContext, items: DeliveryItem[])
           ctx.options.productCode === 'article',
           vat.ids.get(item.recordId),
           required,
+          xmlIdOf(ctx, item),
         );
     const id = idOf.get(item.recordId);
     groups.push([

@@ -2,7 +2,18 @@ import type { DeliveryItem, ItemOutcome } from '../../../core/connector.ts';
 import { transientError } from '../../../core/errors.ts';
 import { type BatchCommand, MAX_BATCH } from '../client.ts';
 import { ref } from '../query.ts';
-import { failed, idFrom, invalid, itemError, merged, num, ok, type ResourceContext, str } from './common.ts';
+import {
+  type CatalogContext,
+  failed,
+  idFrom,
+  invalid,
+  itemError,
+  merged,
+  num,
+  ok,
+  str,
+  xmlIdOf,
+} from './common.ts';
 
 interface Move {
   item: DeliveryItem;
@@ -20,7 +31,7 @@ interface Move {
  * call per document (the elements and the conduct take the new document's id by $result),
  * at most 48 products per document so the three kinds of command fit the 50-command batch.
  */
-export async function writeStock(ctx: ResourceContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
+export async function writeStock(ctx: CatalogContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
   const outcomes = new Map<string, ItemOutcome>();
   const wanted: Array<{ item: DeliveryItem; productId: number; storeId: number; quantity: number }> = [];
   for (const item of items) {
@@ -39,11 +50,7 @@ export async function writeStock(ctx: ResourceContext, items: DeliveryItem[]): P
         item.recordId,
         failed(
           item,
-          invalid(
-            ctx,
-            item,
-            `quantity ${quantity} is negative; Bitrix24 store balances cannot go below zero`,
-          ),
+          invalid(ctx, item, `quantity ${quantity} is negative; store balances cannot go below zero`),
         ),
       );
       continue;
@@ -83,7 +90,7 @@ export async function writeStock(ctx: ResourceContext, items: DeliveryItem[]): P
 }
 
 async function conductDocument(
-  ctx: ResourceContext,
+  ctx: CatalogContext,
   docType: 'S' | 'D',
   moves: Move[],
   outcomes: Map<string, ItemOutcome>,
@@ -174,7 +181,7 @@ async function conductDocument(
 }
 
 /** Warehouses → catalog.store.* (found by xmlId = obmen's record id). */
-export async function writeWarehouses(ctx: ResourceContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
+export async function writeWarehouses(ctx: CatalogContext, items: DeliveryItem[]): Promise<ItemOutcome[]> {
   const stores = await ctx.client.listAll(
     'catalog.store.list',
     { select: ['id', 'xmlId', 'title'] },
@@ -182,16 +189,17 @@ export async function writeWarehouses(ctx: ResourceContext, items: DeliveryItem[
   );
   const commands: BatchCommand[] = items.map((item, i) => {
     const name = str(item.data['name']) ?? item.recordId;
+    const xmlId = xmlIdOf(ctx, item);
     const fields = merged(
       {
         title: name,
         address: str(item.data['address']) ?? name,
-        xmlId: item.recordId,
+        xmlId,
         active: item.deleted || item.data['deleted'] === true ? 'N' : 'Y',
       },
       item,
     );
-    const id = item.externalId ?? stores.find((s) => s.xmlId === item.recordId)?.id;
+    const id = item.externalId ?? stores.find((s) => s.xmlId === xmlId)?.id;
     return id !== undefined
       ? { key: `s${i}`, method: 'catalog.store.update', params: { id, fields } }
       : { key: `s${i}`, method: 'catalog.store.add', params: { fields } };

@@ -40,7 +40,11 @@ function pick(rates: readonly VatRate[], rate: number | null): VatRate | undefin
 export class VatRates {
   private rates: Promise<VatRate[]> | undefined;
 
-  constructor(private readonly client: Bitrix24Client) {}
+  constructor(
+    private readonly client: Bitrix24Client,
+    /** Where a person adds or activates a rate: a site keeps them in its shop settings. */
+    private readonly addIn = 'Bitrix24 (CRM settings → VAT rates, or the catalog.vat.add method)',
+  ) {}
 
   private load(): Promise<VatRate[]> {
     if (!this.rates) {
@@ -95,7 +99,7 @@ export class VatRates {
         ? `the portal's VAT rate ${describe(rate)} "${found.name}" (id ${found.id}) is inactive; activate it`
         : `the portal has no VAT rate ${describe(rate)} (catalog.vat.list has: ${known || 'none'}); add it`;
       out.set(rate, {
-        problem: `${problem} in Bitrix24 (CRM settings → VAT rates, or the catalog.vat.add method), then retry the product (obmen failures retry)`,
+        problem: `${problem} in ${this.addIn}, then retry the product (obmen failures retry)`,
       });
     }
     return out;
