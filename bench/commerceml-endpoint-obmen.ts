@@ -39,6 +39,9 @@ export interface ProcessProbe {
   userSeconds: number;
   systemSeconds: number;
   threads: number;
+  /** Bytes the process made the disk read and write (/proc/<pid>/io; 0 where not readable). */
+  readBytes: number;
+  writeBytes: number;
 }
 
 const CLOCK_TICKS = (() => {
@@ -61,7 +64,18 @@ export function probeProcess(pid: number): ProcessProbe {
     userSeconds: Number(fields[11]) / CLOCK_TICKS,
     systemSeconds: Number(fields[12]) / CLOCK_TICKS,
     threads: field('Threads'),
+    ...diskBytes(pid),
   };
+}
+
+function diskBytes(pid: number): { readBytes: number; writeBytes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(io)?.[1] ?? 0);
+    return { readBytes: field('read_bytes'), writeBytes: field('write_bytes') };
+  } catch {
+    return { readBytes: 0, writeBytes: 0 };
+  }
 }
 
 /** Writes obmen.yaml for one onec-commerceml system and starts `obmen start` on it. */

@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   const loadAfter = readLoad();
   const exitCode = await obmen.stop();
   const records = countRecords(join(dir, 'obmen.db'));
+  const databaseMb = Number((statSync(join(dir, 'obmen.db')).size / MB).toFixed(1));
   await rm(dir, { recursive: true, force: true });
 
   const start = marks['start']!;
@@ -150,6 +151,13 @@ async function main(): Promise<void> {
       importPeakRssMb: mbOf(imported.sampledPeak),
       peakRssMb: mbOf(peakRssBytes),
       threads: imported.probe.threads,
+      // Disk traffic of the import (SQLite's WAL, checkpoints, the database file): what the
+      // machine's load does not change, unlike the seconds.
+      importDiskGb: {
+        written: Number(((imported.probe.writeBytes - uploaded.probe.writeBytes) / 1e9).toFixed(2)),
+        read: Number(((imported.probe.readBytes - uploaded.probe.readBytes) / 1e9).toFixed(2)),
+      },
+      databaseMb: databaseMb,
       cpuSeconds: {
         startup: Number((idle.userSeconds + idle.systemSeconds).toFixed(2)),
         upload: cpu(start, uploaded),
@@ -195,6 +203,8 @@ async function main(): Promise<void> {
     'obmen CPU s (upload + import)': figures.obmen.cpuSeconds.total,
     'obmen idle RSS MB': figures.obmen.idleRssMb,
     'obmen peak RSS MB': figures.obmen.peakRssMb,
+    'import disk written / read GB': `${figures.obmen.importDiskGb.written} / ${figures.obmen.importDiskGb.read}`,
+    'database MB': databaseMb,
     load: `${loadBefore} → ${loadAfter}`,
   });
   console.log(`written: bench/results/${name}`);
