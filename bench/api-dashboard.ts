@@ -26,7 +26,9 @@ const chunk = <T>(a: T[], n: number) =>
 const records = Array.from({ length: PRODUCTS }, (_, i) => ({
   entity: 'product',
   id: `p${i}`,
-  version: 1,
+  // Version 2 is the current one (records); version 1, made when the product was created,
+  // is its past version (record_history holds past versions only).
+  version: 2,
   hash: `h${i}`,
   data: JSON.stringify({ name: `Товар ${i}`, article: `A-${i}` }),
   origin: 'onec',

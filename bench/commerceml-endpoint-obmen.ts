@@ -12,11 +12,13 @@ import { fileURLToPath } from 'node:url';
 const HERE_REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * How obmen is started: `tsx` as users run it (bin/obmen.mjs compiles the TypeScript sources
- * on load); `compiled` from a bundle built with esbuild (the compiler tsx itself uses), to show
- * what running from sources costs.
+ * How obmen is started: `bin` as users run it after `npm install` / `npm start` (bin/obmen.mjs
+ * runs the compiled dist/cli, built here first when stale — the prestart step); `tsx` the same
+ * bin/obmen.mjs forced to run the TypeScript sources (OBMEN_FROM_SOURCES=1, tsx compiles them
+ * on load); `compiled` a bundle this benchmark builds itself (for a checkout older than
+ * dist/cli, see --obmen-dir).
  */
-export type ObmenBuild = 'tsx' | 'compiled';
+export type ObmenBuild = 'bin' | 'tsx' | 'compiled';
 
 export interface RunningObmen {
   pid: number;
@@ -37,6 +39,9 @@ export interface ProcessProbe {
   userSeconds: number;
   systemSeconds: number;
   threads: number;
+  /** Bytes the process made the disk read and write (/proc/<pid>/io; 0 where not readable). */
+  readBytes: number;
+  writeBytes: number;
 }
 
 const CLOCK_TICKS = (() => {
@@ -59,7 +64,18 @@ export function probeProcess(pid: number): ProcessProbe {
     userSeconds: Number(fields[11]) / CLOCK_TICKS,
     systemSeconds: Number(fields[12]) / CLOCK_TICKS,
     threads: field('Threads'),
+    ...diskBytes(pid),
   };
+}
+
+function diskBytes(pid: number): { readBytes: number; writeBytes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(io)?.[1] ?? 0);
+    return { readBytes: field('read_bytes'), writeBytes: field('write_bytes') };
+  } catch {
+    return { readBytes: 0, writeBytes: 0 };
+  }
 }
 
 /** Writes obmen.yaml for one onec-commerceml system and starts `obmen start` on it. */
@@ -97,10 +113,22 @@ export async function startObmenProcess(options: {
       '',
     ].join('\n'),
   );
+  if (options.build === 'bin') {
+    execSync(`${JSON.stringify(process.execPath)} scripts/build-cli.mjs --if-stale`, {
+      cwd: repo,
+      stdio: 'inherit',
+    });
+  }
   const entry = options.build === 'compiled' ? await compiledEntry(repo) : join(repo, 'bin', 'obmen.mjs');
   const child = spawn(process.execPath, [...options.nodeFlags, entry, 'start', '--config', config], {
     cwd: options.dir,
-    env: { ...process.env, OBMEN_LOG_LEVEL: 'warn', OBMEN_API_PORT: '', OBMEN_DATABASE_URL: '' },
+    env: {
+      ...process.env,
+      OBMEN_LOG_LEVEL: 'warn',
+      OBMEN_API_PORT: '',
+      OBMEN_DATABASE_URL: '',
+      OBMEN_FROM_SOURCES: options.build === 'tsx' ? '1' : '',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await listeningAddress(child);

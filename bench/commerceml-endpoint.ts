@@ -7,11 +7,12 @@
  * inside the measured process.
  *
  *   node --import tsx bench/commerceml-endpoint.ts [--goods N] [--properties N] [--zip]
- *        [--build tsx|compiled] [--node-flags "..."] [--parse-thread false] [--step S]
+ *        [--build bin|tsx|compiled] [--node-flags "..."] [--parse-thread false] [--step S]
  *        [--name suffix] [--obmen-dir DIR]
  *
- * --build tsx (default) starts bin/obmen.mjs as users do; compiled runs the same code bundled
- * by esbuild (no TypeScript compiled at run time). --node-flags go to obmen's node, e.g.
+ * --build bin (default) starts bin/obmen.mjs as users do after `npm start` (the compiled
+ * dist/cli, built first when stale); tsx forces it to run the TypeScript sources; compiled
+ * runs a bundle the benchmark makes itself (for checkouts without dist/cli). --node-flags go to obmen's node, e.g.
  * "--max-old-space-size=128" or "--cpu-prof --cpu-prof-dir=/tmp/prof". --obmen-dir runs another
  * checkout of obmen (e.g. `git worktree add` of an older commit, for a "before" figure).
  * Writes bench/results/commerceml-endpoint[-suffix].json.
@@ -42,7 +43,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     zip: { type: 'boolean', default: false },
     step: { type: 'string', default: '20' },
-    build: { type: 'string', default: 'tsx' },
+    build: { type: 'string', default: 'bin' },
     'node-flags': { type: 'string', default: '' },
     name: { type: 'string' },
     'obmen-dir': { type: 'string' },
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   const goods = Number(values.goods);
   const properties = Number(values.properties);
   const build = values.build as ObmenBuild;
-  if (build !== 'tsx' && build !== 'compiled') throw new Error('--build: use tsx or compiled');
+  if (!['bin', 'tsx', 'compiled'].includes(build)) throw new Error('--build: use bin, tsx or compiled');
   const nodeFlags = values['node-flags'].split(' ').filter(Boolean);
   const { path: importPath, generateSeconds } = await catalogFile(goods, properties, Number(values.seed));
   const bytes = statSync(importPath).size;
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
   const loadAfter = readLoad();
   const exitCode = await obmen.stop();
   const records = countRecords(join(dir, 'obmen.db'));
+  const databaseMb = Number((statSync(join(dir, 'obmen.db')).size / MB).toFixed(1));
   await rm(dir, { recursive: true, force: true });
 
   const start = marks['start']!;
@@ -149,6 +151,13 @@ async function main(): Promise<void> {
       importPeakRssMb: mbOf(imported.sampledPeak),
       peakRssMb: mbOf(peakRssBytes),
       threads: imported.probe.threads,
+      // Disk traffic of the import (SQLite's WAL, checkpoints, the database file): what the
+      // machine's load does not change, unlike the seconds.
+      importDiskGb: {
+        written: Number(((imported.probe.writeBytes - uploaded.probe.writeBytes) / 1e9).toFixed(2)),
+        read: Number(((imported.probe.readBytes - uploaded.probe.readBytes) / 1e9).toFixed(2)),
+      },
+      databaseMb: databaseMb,
       cpuSeconds: {
         startup: Number((idle.userSeconds + idle.systemSeconds).toFixed(2)),
         upload: cpu(start, uploaded),
@@ -194,6 +203,8 @@ async function main(): Promise<void> {
     'obmen CPU s (upload + import)': figures.obmen.cpuSeconds.total,
     'obmen idle RSS MB': figures.obmen.idleRssMb,
     'obmen peak RSS MB': figures.obmen.peakRssMb,
+    'import disk written / read GB': `${figures.obmen.importDiskGb.written} / ${figures.obmen.importDiskGb.read}`,
+    'database MB': databaseMb,
     load: `${loadBefore} → ${loadAfter}`,
   });
   console.log(`written: bench/results/${name}`);

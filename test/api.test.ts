@@ -133,6 +133,7 @@ async function seed(store: Store): Promise<void> {
   await addRecord(store, 'product', 'a/b:c', { name: 'Odd id' }, { updatedAt: T0 });
   await addRecord(store, 'counterparty', 'c1', { name: 'ООО Ромашка', inn: '7707083893' });
   await addRecord(store, 'loyalty_card', 'l1', { number: '0001' });
+  // History holds the past versions only; version 2 is the current one, in records.
   await store.db
     .insertInto('record_history')
     .values([
@@ -145,16 +146,6 @@ async function seed(store: Store): Promise<void> {
         origin: 'onec',
         deleted: 0,
         changed_at: T0 - 10,
-      },
-      {
-        entity: 'product',
-        id: 'p1',
-        version: 2,
-        hash: 'h-p1-2',
-        data: '{"name":"Молоко 3,2%","article":"MLK-32"}',
-        origin: 'onec',
-        deleted: 0,
-        changed_at: T0 + 3,
       },
     ])
     .execute();

@@ -141,7 +141,49 @@ async function seed(store: Store): Promise<void> {
     version('d', 2, ago(95)),
     version('d', 3, ago(5)),
   ];
-  await store.db.insertInto('record_history').values(history).execute();
+  await storeVersions(store, history);
+}
+
+type Version = {
+  entity: string;
+  id: string;
+  version: number;
+  hash: string;
+  data: string;
+  origin: string;
+  deleted: number;
+  changed_at: number;
+};
+
+/**
+ * Stores versions as ingest does: each record's newest version is the current one, in
+ * `records`; record_history holds only the versions before it.
+ */
+async function storeVersions(store: Store, versions: Version[]): Promise<void> {
+  const newest = new Map<string, Version>();
+  for (const v of versions) {
+    const key = `${v.entity}|${v.id}`;
+    if ((newest.get(key)?.version ?? 0) < v.version) newest.set(key, v);
+  }
+  await store.db
+    .insertInto('records')
+    .values(
+      [...newest.values()].map((v) => ({
+        entity: v.entity,
+        id: v.id,
+        version: v.version,
+        hash: v.hash,
+        data: v.data,
+        origin: v.origin,
+        deleted: v.deleted,
+        source_updated_at: null,
+        created_at: v.changed_at,
+        updated_at: v.changed_at,
+      })),
+    )
+    .execute();
+  const past = versions.filter((v) => newest.get(`${v.entity}|${v.id}`) !== v);
+  if (past.length > 0) await store.db.insertInto('record_history').values(past).execute();
 }
 
 forEachDialect('retention', (db) => {
@@ -190,9 +232,20 @@ forEachDialect('retention', (db) => {
         .orderBy('id')
         .orderBy('version')
         .execute();
+      const current = await store.db
+        .selectFrom('records')
+        .select(['id', 'version'])
+        .where('entity', '=', 'product')
+        .orderBy('id')
+        .execute();
       assert.deepEqual(
-        history.map((r) => `${r.id}${r.version}`),
+        [...history, ...current].map((r) => `${r.id}${r.version}`).sort(),
         ['a5', 'b26', 'b27', 'b28', 'b29', 'b30', 'c1', 'd3'],
+        'the current versions (a5, b30, c1, d3) are in records, the kept past ones in history',
+      );
+      assert.deepEqual(
+        current.map((r) => `${r.id}${r.version}`),
+        ['a5', 'b30', 'c1', 'd3'],
       );
 
       const again = await pruneOnce(store, retention, { now: NOW, historyVersions: 5, batchSize: 2 });
@@ -205,26 +258,24 @@ forEachDialect('retention', (db) => {
   it('keeps historyVersions per record by default (20)', async () => {
     const store = await db().open();
     try {
-      await store.db
-        .insertInto('record_history')
-        .values(
-          Array.from({ length: 25 }, (_, i) => ({
-            entity: 'product',
-            id: 'x',
-            version: i + 1,
-            hash: 'h',
-            data: '{}',
-            origin: 'o',
-            deleted: 0,
-            changed_at: ago(1),
-          })),
-        )
-        .execute();
+      await storeVersions(
+        store,
+        Array.from({ length: 25 }, (_, i) => ({
+          entity: 'product',
+          id: 'x',
+          version: i + 1,
+          hash: 'h',
+          data: '{}',
+          origin: 'o',
+          deleted: 0,
+          changed_at: ago(1),
+        })),
+      );
       const result = await pruneOnce(store, retention, { now: NOW });
       assert.equal(result.history, 5);
       const left = await store.db.selectFrom('record_history').select('version').orderBy('version').execute();
       assert.equal(left[0]?.version, 6);
-      assert.equal(left.length, 20);
+      assert.equal(left.length, 19, 'versions 6–24 in history, 25 (the current) in records: 20 in all');
     } finally {
       await store.close();
     }

@@ -128,16 +128,6 @@ const RECORD_COLUMNS: BulkColumns = {
   updated_at: 'bigint',
 };
 const MATCH_KEY_COLUMNS: BulkColumns = { entity: 'text', rule: 'text', key: 'text', record_id: 'text' };
-const HISTORY_COLUMNS: BulkColumns = {
-  entity: 'text',
-  id: 'text',
-  version: 'integer',
-  hash: 'text',
-  data: 'text',
-  origin: 'text',
-  deleted: 'integer',
-  changed_at: 'bigint',
-};
 
 /**
  * Batch upsert of canonical objects from one system. A new version is made only when the
@@ -508,7 +498,7 @@ async function writeMatchKeys(
   }
 }
 
-/** Stores new versions, their history, the origin's link hash and the outbox rows. */
+/** Stores new versions (the replaced ones into history), the origin's link hash and the outbox rows. */
 async function writeChanged(
   ctx: IngestContext,
   trx: Db,
@@ -533,8 +523,25 @@ async function writeChanged(
     throw new IdentityRace(`a new ${entity} of ${system} was linked meanwhile`);
   const known = changed.filter((c) => !fresh.has(c.p.recordId)).map(linkOf);
   await upsertLinks(trx, ctx.store.caps, { entity, system }, known, now);
-  // Records and their history.
+  // Records and their history: history holds past versions only, so the version a change
+  // replaces is copied there first (one statement, from the row itself); a new object writes
+  // no history at all. The current version lives only in `records`.
   const { caps } = ctx.store;
+  const replaced = changed.filter((c) => c.version > 1).map((c) => c.p.recordId);
+  for (const part of chunk(replaced, maxIn)) {
+    await trx
+      .insertInto('record_history')
+      .columns(['entity', 'id', 'version', 'hash', 'data', 'origin', 'deleted', 'changed_at'])
+      .expression(
+        trx
+          .selectFrom('records')
+          .select(['entity', 'id', 'version', 'hash', 'data', 'origin', 'deleted', 'updated_at'])
+          .where('entity', '=', entity)
+          .where('id', 'in', part),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
   for (const part of chunk(changed, Math.floor(caps.maxParams / 10))) {
     await executeBulk(
       trx,
@@ -568,23 +575,6 @@ async function writeChanged(
               updated_at: sql`excluded.updated_at`,
             }),
           ),
-    );
-    await executeBulk(
-      trx,
-      caps,
-      'ingest.history',
-      HISTORY_COLUMNS,
-      part.map((c) => ({
-        entity,
-        id: c.p.recordId,
-        version: c.version,
-        hash: c.hash,
-        data: c.json,
-        origin: system,
-        deleted: c.deleted ? 1 : 0,
-        changed_at: now,
-      })),
-      (rows) => trx.insertInto('record_history').values(rows),
     );
   }
   await pruneHistory(trx, ctx, entity, changed, maxIn);
@@ -670,7 +660,10 @@ async function lookupLinks(
   return found;
 }
 
-/** Keeps the newest `historyVersions` versions of each changed object. */
+/**
+ * Keeps the newest `historyVersions` versions of each changed object, the current one (in
+ * `records`) included: history keeps the `historyVersions - 1` before it.
+ */
 async function pruneHistory(
   trx: Db,
   ctx: IngestContext,

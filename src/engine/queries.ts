@@ -227,7 +227,20 @@ export async function getRecord(store: Store, entity: string, id: string): Promi
       lastHash: l.last_hash,
       updatedAt: l.updated_at,
     })),
-    history: history.map((h) => ({
+    // The current version lives in `records` only; history holds the ones before it.
+    history: [
+      {
+        entity: row.entity,
+        id: row.id,
+        version: row.version,
+        hash: row.hash,
+        origin: row.origin,
+        deleted: row.deleted,
+        changed_at: row.updated_at,
+        data: row.data,
+      },
+      ...history.filter((h) => h.version < row.version),
+    ].map((h) => ({
       version: h.version,
       hash: h.hash,
       origin: h.origin,

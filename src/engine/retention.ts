@@ -136,8 +136,10 @@ async function inBatches(batch: number, deleteSome: () => Promise<number>): Prom
 }
 
 /**
- * Record history: a version goes when it is older than the cutoff or beyond the newest `keep`
- * versions of its record, and never when it is the record's newest (rank 1). Walks the table
+ * Record history: a past version goes when it is older than the cutoff or beyond the newest
+ * `keep` versions of its record. The record's current version is in `records`, never here, so
+ * it always stays and counts as one of the `keep` (rank 1 in history is the second newest).
+ * Walks the table
  * in (entity, id) order with a cursor, so each batch reads from where the last one stopped
  * instead of ranking the whole table again. Deleting a record's oldest versions does not
  * change the rank of the ones left (rank counts from the newest), so a cursor that stays on
@@ -154,7 +156,7 @@ async function pruneHistory(store: Store, cutoff: number, keep: number, batch: n
                row_number() over (partition by entity, id order by version desc) as pos
         from record_history ${after}
       ) ranked
-      where pos > 1 and (changed_at < ${cutoff} or pos > ${keep})
+      where changed_at < ${cutoff} or pos >= ${keep}
       order by entity, id, version
       limit ${batch}`.execute(store.db);
     const rows = found.rows;

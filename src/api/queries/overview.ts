@@ -110,7 +110,9 @@ async function queueSummary(ctx: ApiContext, now: number) {
 async function perDay(ctx: ApiContext, now: number) {
   const since = now - 14 * DAY;
   const day = (column: string) => sql<number>`${sql.ref(column)} / ${sql.lit(DAY)}`;
-  const [delivered, ingested] = await Promise.all([
+  // Versions ingested: the past ones are in record_history, each record's current one in
+  // records (written at its updated_at).
+  const [delivered, ingested, current] = await Promise.all([
     ctx.store.db
       .selectFrom('outbox')
       .select((eb) => [day('delivered_at').as('day'), 'entity', 'route', eb.fn.countAll<number>().as('n')])
@@ -123,6 +125,12 @@ async function perDay(ctx: ApiContext, now: number) {
       .where('changed_at', '>=', since)
       .groupBy([day('changed_at'), 'entity', 'origin'])
       .execute(),
+    ctx.store.db
+      .selectFrom('records')
+      .select((eb) => [day('updated_at').as('day'), 'entity', 'origin', eb.fn.countAll<number>().as('n')])
+      .where('updated_at', '>=', since)
+      .groupBy([day('updated_at'), 'entity', 'origin'])
+      .execute(),
   ]);
   const targetOf = new Map(ctx.config.routes.map((r) => [r.name, r.target]));
   const totals = new Map<string, { day: string; entity: string; system: string; count: number }>();
@@ -134,7 +142,7 @@ async function perDay(ctx: ApiContext, now: number) {
   };
   for (const r of delivered)
     add(Math.floor(Number(r.day)), r.entity, targetOf.get(r.route) ?? r.route, Number(r.n));
-  for (const r of ingested) add(Math.floor(Number(r.day)), r.entity, r.origin, Number(r.n));
+  for (const r of [...ingested, ...current]) add(Math.floor(Number(r.day)), r.entity, r.origin, Number(r.n));
   return [...totals.values()].sort((a, b) => a.day.localeCompare(b.day) || a.entity.localeCompare(b.entity));
 }
 

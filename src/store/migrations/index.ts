@@ -6,6 +6,7 @@ import * as m0005 from './0005_bitrix24_tokens.ts';
 import * as m0006 from './0006_mapping_matching.ts';
 import * as m0007 from './0007_ops.ts';
 import * as m0008 from './0008_engine_indexes.ts';
+import * as m0009 from './0009_history_past_only.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
 export type MigrationFn = (db: Kysely<any>, caps: DialectCapabilities) => Promise<void>;
@@ -18,4 +19,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: string; up: MigrationFn }> = [
   { id: '0006_mapping_matching', up: m0006.up },
   { id: '0007_ops', up: m0007.up },
   { id: '0008_engine_indexes', up: m0008.up },
+  { id: '0009_history_past_only', up: m0009.up },
 ];

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { startObmenProcess } from '../bench/commerceml-endpoint-obmen.ts';
+import { runCatalogExchange } from '../emulators/onec-exchange/index.ts';
+// @ts-expect-error plain ESM helper of the build scripts, without types
+import { bundleIsFresh } from '../scripts/cli-bundle.mjs';
+import { ExchangeClient } from '../src/exchange/commerceml/index.ts';
+import { generateCatalog } from '../src/formats/commerceml/index.ts';
+
+/**
+ * bin/obmen.mjs runs the compiled dist/cli when it is fresh and the TypeScript sources
+ * otherwise (or with OBMEN_FROM_SOURCES=1). Both must do the same real work, including the
+ * CommerceML import whose parser runs on a worker thread loaded from a file of its own.
+ */
+for (const build of ['bin', 'tsx'] as const) {
+  test(`${build === 'bin' ? 'compiled (dist/cli)' : 'from the sources'}: a CommerceML catalogue through obmen start, parsed on the worker thread`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obmen-compiled-'));
+    try {
+      if (build === 'bin') {
+        execFileSync(process.execPath, ['scripts/build-cli.mjs', '--if-stale'], { stdio: 'inherit' });
+        assert.equal(bundleIsFresh(), true, 'the bundle is built and up to date, so bin/obmen.mjs runs it');
+      }
+      const file = join(dir, 'import.xml');
+      const out = createWriteStream(file);
+      await generateCatalog({ goods: 300, propertiesPerGood: 2, seed: 7 }, out);
+      out.end();
+      await finished(out);
+      const obmen = await startObmenProcess({
+        dir,
+        build,
+        login: 'admin',
+        password: 'secret-password',
+        zip: false,
+        importStepSeconds: 5,
+        parseThread: true,
+        nodeFlags: [],
+      });
+      let exitCode: number | null;
+      try {
+        const client = new ExchangeClient({
+          url: `${obmen.base}/bitrix/admin/1c_exchange.php`,
+          login: 'admin',
+          password: 'secret-password',
+        });
+        await runCatalogExchange({ client, files: [{ name: 'import.xml', path: file }], zip: 'never' });
+      } finally {
+        exitCode = await obmen.stop();
+      }
+      assert.equal(exitCode, 0);
+      const db = new Database(join(dir, 'obmen.db'), { readonly: true });
+      try {
+        const row = db.prepare("select count(*) as n from records where entity = 'product'").get() as {
+          n: number;
+        };
+        assert.equal(row.n, 300);
+      } finally {
+        db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
