@@ -174,11 +174,15 @@ export async function writeCatalogRest(
 ): Promise<ItemOutcome[]> {
   if (given.length === 0) return [];
   const entity = route.entity as CatalogEntity;
-  const items = await withXmlIdFrom(deps, entity, given);
   const outcomes = new Map<string, ItemOutcome>();
-  const feed = items.filter(viaFeed);
+  // The feed's sink gives its items their XML_IDs itself (withXmlIdFrom); only REST's need them here.
+  const feed = given.filter(viaFeed);
   if (feed.length > 0) for (const o of await writeToSite(deps, route, feed)) outcomes.set(o.recordId, o);
-  const rest = items.filter((item) => !viaFeed(item));
+  const rest = await withXmlIdFrom(
+    deps,
+    entity,
+    given.filter((item) => !viaFeed(item)),
+  );
   // The site's id of each item, taken before the writers see the item without its link.
   const siteIds = new Map(rest.map((item) => [item.recordId, siteIdOf(item)]));
   const ctx: CatalogContext = { ...deps.catalog, xmlIdOf: (item) => siteIds.get(item.recordId)! };
@@ -228,5 +232,5 @@ export async function writeCatalogRest(
       rest.filter((item) => outcomes.get(item.recordId)?.ok),
       deps.written,
     );
-  return items.map((item) => outcomes.get(item.recordId)!);
+  return given.map((item) => outcomes.get(item.recordId)!);
 }

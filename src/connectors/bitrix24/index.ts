@@ -48,7 +48,6 @@ export function reauthorizationOf(connector: Connector | undefined): Reauthoriza
     : undefined;
 }
 
-/** Bitrix24 REST (cloud or self-hosted portal): CRM, catalogue, stock; events in, batches out. */
 /**
  * References the Bitrix24 writers never read (resources/product.ts, price.ts): the connector does
  * not write groups (a section comes from the route's mapping, `iblockSectionId`), units or
@@ -59,6 +58,7 @@ const UNUSED_REFS: Record<string, readonly string[]> = {
   price: ['unitId'],
 };
 
+/** Bitrix24 REST (cloud or self-hosted portal): CRM, catalogue, stock; events in, batches out. */
 export const bitrix24Connector: ConnectorFactory = {
   kind: 'bitrix24',
   // The portal's leaky bucket (limits.md): the runtime's limiter for the system enforces it when
