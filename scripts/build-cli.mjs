@@ -13,7 +13,8 @@ if (process.argv.includes('--if-stale') && bundleIsFresh()) process.exit(0);
 
 let esbuild;
 try {
-  // esbuild comes with tsx, a dependency: it is the compiler tsx runs the sources with.
+  // esbuild is a dependency (the compiler tsx runs the sources with, too); absent only after an
+  // install that skipped it, and then obmen still runs, from its sources.
   esbuild = await import('esbuild');
 } catch {
   console.error('obmen: esbuild is not installed (npm ci); obmen runs from its TypeScript sources instead.');
