@@ -87,6 +87,7 @@ export async function startObmenProcess(options: {
   zip: boolean;
   importStepSeconds: number;
   parseThread: boolean;
+  importWhileReceiving?: boolean;
   nodeFlags: string[];
   /** Another checkout of obmen to run (a "before" build); default: this one. */
   repo?: string;
@@ -110,6 +111,7 @@ export async function startObmenProcess(options: {
       `      zip: ${options.zip}`,
       `      importStepSeconds: ${options.importStepSeconds}`,
       ...(options.parseThread ? [] : ['      parseThread: false']),
+      ...(options.importWhileReceiving === false ? ['      importWhileReceiving: false'] : []),
       '',
     ].join('\n'),
   );

@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/commerceml-endpoint.ts [--goods N] [--properties N] [--zip]
  *        [--build bin|tsx|compiled] [--node-flags "..."] [--parse-thread false] [--step S]
+ *        [--import-while-receiving false]
  *        [--name suffix] [--obmen-dir DIR]
  *
  * --build bin (default) starts bin/obmen.mjs as users do after `npm start` (the compiled
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     name: { type: 'string' },
     'obmen-dir': { type: 'string' },
     'parse-thread': { type: 'string', default: 'true' },
+    'import-while-receiving': { type: 'string', default: 'true' },
   },
 });
 
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
     zip: values.zip,
     importStepSeconds: Number(values.step),
     parseThread: values['parse-thread'] !== 'false',
+    importWhileReceiving: values['import-while-receiving'] !== 'false',
     nodeFlags,
     ...(values['obmen-dir'] ? { repo: values['obmen-dir'] } : {}),
   });
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
     obmenNodeFlags: nodeFlags.join(' ') || 'none',
     importStepSeconds: Number(values.step),
     parseThread: values['parse-thread'] !== 'false',
+    importWhileReceiving: values['import-while-receiving'] !== 'false',
     ...(marks['zipped'] ? { zipSeconds: seconds(start, marks['zipped']) } : {}),
     uploadSeconds: seconds(uploadFrom, uploaded),
     importSeconds: seconds(uploaded, imported),

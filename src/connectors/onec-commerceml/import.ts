@@ -141,6 +141,7 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
         signal: event.signal,
         fileLabel: event.filename,
         rawFor: [...(deps.mappings?.keys() ?? []), ...(deps.reading?.rawFor ?? [])],
+        ...(event.received ? { received: event.received } : {}),
       });
       for await (const cml of deps.reading ? deps.reading.read(parsed) : parsed) {
         if (cml.kind === 'package') deps.observe?.package(cml);

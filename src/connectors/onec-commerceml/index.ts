@@ -56,6 +56,7 @@ export const onecCommercemlConnector: ConnectorFactory = {
           maxFileBytes: settings.maxFileBytes,
           maxUnpackedBytes: settings.maxUnpackedBytes,
           importStepMs: settings.importStepSeconds * 1000,
+          importWhileReceiving: settings.importWhileReceiving,
           workDir: settings.dataDir,
           sessions: dbSessionStore(runtime.store, name, () => runtime.clock.now()),
           saleVersion: settings.ordersVersion === '3.1' ? '3.1' : '2.09',

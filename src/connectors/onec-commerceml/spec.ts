@@ -79,6 +79,10 @@ export const onecCommercemlOptionsSchema = z
       description:
         'Parse received files on a worker thread while the import writes (faster on 2+ cores; false saves ~30 MB of RSS)',
     }),
+    importWhileReceiving: z.boolean().default(true).meta({
+      description:
+        'Import a catalog XML file while 1C is still sending it (from its first chunk), instead of after mode=import; the import is done soon after the upload. Not for zip archives, which are read once whole',
+    }),
     missingAfterFullImport: z
       .enum(['deactivate', 'keep'])
       .default('deactivate')

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ReceivedBytes } from '../../formats/commerceml/received-bytes.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import {
   type ExchangeEncoding,
@@ -57,6 +58,11 @@ export interface ImportFileEvent {
   path: string;
   signal: AbortSignal;
   report(progress: string): void;
+  /**
+   * Set when the import began while 1C was still sending the file (importWhileReceiving): read
+   * only what was received, and wait for the rest.
+   */
+  received?: ReceivedBytes;
 }
 
 /** What the exchange means to its host. Throw ExchangeFailure to answer `failure\n<message>`. */
@@ -86,6 +92,11 @@ export interface ExchangeServerOptions {
   maxUnpackedBytes: number;
   /** How long one `import` call may wait for the background work before answering `progress`. */
   importStepMs: number;
+  /**
+   * Start importing a catalog XML file with its first chunk instead of at `mode=import`, so the
+   * import runs while 1C sends the rest. Off: the file is read once it is whole (Bitrix's way).
+   */
+  importWhileReceiving?: boolean;
   /** Root of the upload folders: `<workDir>/catalog`, `<workDir>/sale`. */
   workDir: string;
   sessions: ExchangeSessionStore;
@@ -168,6 +179,7 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
   async function init(type: ExchangeType, session: ExchangeSession, request: ExchangeRequest) {
     const dir = dirOf(type);
     await jobs.cancel(`${type}:`);
+    forgetReceiving(type);
     uploads.forget(dir);
     await resetWorkDir(dir);
     const lines = [`zip=${options.zip ? 'yes' : 'no'}`, `file_limit=${options.fileLimit}`];
@@ -203,12 +215,59 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
       }
     }
     await options.handlers.fileReceived?.({ session, type, filename: checked.path, path, ...state });
+    if (options.importWhileReceiving && type === 'catalog' && /\.xml$/i.test(checked.path)) {
+      importWhileReceiving(type, session, checked.path, path, state.size);
+    }
     // Old sale protocol (no version at init): the document is processed within the file call.
     if (type === 'sale' && !session.version && /\.xml$/i.test(checked.path)) {
       const outcome = await importStep(type, session, checked.path, 30 * 60_000);
       return outcome;
     }
     return success(enc);
+  }
+
+  /**
+   * 1C sends files one after another, each whole before the next, and then imports each: the
+   * first chunk of a catalog file starts its import, which reads what has arrived and waits for
+   * more. The first chunk of another file, or `mode=import` for this one, says it is whole.
+   * Only one file is followed at a time, so files are still imported in the order 1C sent them.
+   */
+  const receiving = new Map<string, ReceivedBytes>();
+
+  function importWhileReceiving(
+    type: ExchangeType,
+    session: ExchangeSession,
+    filename: string,
+    path: string,
+    size: number,
+  ): void {
+    const key = importKey(type, filename);
+    for (const [other, received] of receiving) if (other !== key) received.finish();
+    let received = receiving.get(key);
+    if (!received && !jobs.busy(`${type}:`)) {
+      received = new ReceivedBytes();
+      receiving.set(key, received);
+      jobs.start(key, `Начат импорт файла ${filename}`, (ctx) =>
+        options.handlers.importFile({
+          session,
+          type,
+          filename,
+          path,
+          signal: ctx.signal,
+          report: ctx.report,
+          received: received!,
+        }),
+      );
+    }
+    received?.grow(size);
+  }
+
+  function forgetReceiving(type: ExchangeType): void {
+    for (const [key, received] of receiving) {
+      if (!key.startsWith(`${type}:`)) continue;
+      received.finish();
+      receiving.delete(key);
+    }
   }
 
   async function importStep(type: ExchangeType, session: ExchangeSession, filename: string, stepMs: number) {
@@ -247,21 +306,21 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
       );
     }
     if (!/\.xml$/i.test(checked.path)) return success(enc, `Файл ${checked.path} принят`);
-    const state = await jobs.step(
-      `${type}:import:${checked.path}`,
-      stepMs,
-      `Начат импорт файла ${checked.path}`,
-      (ctx) =>
-        options.handlers.importFile({
-          session,
-          type,
-          filename: checked.path,
-          path,
-          signal: ctx.signal,
-          report: ctx.report,
-        }),
+    const key = importKey(type, checked.path);
+    // 1C asks for the import once the file is whole: an import begun while it arrived may end.
+    receiving.get(key)?.finish();
+    const state = await jobs.step(key, stepMs, `Начат импорт файла ${checked.path}`, (ctx) =>
+      options.handlers.importFile({
+        session,
+        type,
+        filename: checked.path,
+        path,
+        signal: ctx.signal,
+        report: ctx.report,
+      }),
     );
     if (state.state === 'running') return progress(enc, state.progress);
+    receiving.delete(key);
     if (state.state === 'failed') return failure(enc, state.message);
     return success(enc, state.message);
   }
@@ -333,6 +392,10 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
     },
     close: () => jobs.cancelAll(),
   };
+}
+
+function importKey(type: ExchangeType, filename: string): string {
+  return `${type}:import:${filename}`;
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {

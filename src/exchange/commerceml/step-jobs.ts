@@ -37,31 +37,8 @@ export class StepJobs {
     initialProgress: string,
     body: (ctx: StepJobContext) => Promise<string>,
   ): Promise<StepState> {
-    let job = this.jobs.get(key);
-    if (!job) {
-      const controller = new AbortController();
-      const created: Job = {
-        progress: initialProgress,
-        settled: undefined,
-        finished: Promise.resolve(),
-        controller,
-      };
-      created.finished = body({
-        signal: controller.signal,
-        report: (text) => {
-          created.progress = text;
-        },
-      }).then(
-        (message) => {
-          created.settled = { state: 'done', message };
-        },
-        (error: unknown) => {
-          created.settled = { state: 'failed', message: this.describeError(error) };
-        },
-      );
-      this.jobs.set(key, created);
-      job = created;
-    }
+    this.start(key, initialProgress, body);
+    const job = this.jobs.get(key)!;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       job.finished,
@@ -77,6 +54,41 @@ export class StepJobs {
       return job.settled;
     }
     return { state: 'running', progress: job.progress };
+  }
+
+  /**
+   * Starts the job under `key` unless it already exists, without waiting for it: a later
+   * `step` with the same key reports on it (an import begun while its file still arrives).
+   */
+  start(key: string, initialProgress: string, body: (ctx: StepJobContext) => Promise<string>): void {
+    if (this.jobs.has(key)) return;
+    const controller = new AbortController();
+    const job: Job = {
+      progress: initialProgress,
+      settled: undefined,
+      finished: Promise.resolve(),
+      controller,
+    };
+    job.finished = body({
+      signal: controller.signal,
+      report: (text) => {
+        job.progress = text;
+      },
+    }).then(
+      (message) => {
+        job.settled = { state: 'done', message };
+      },
+      (error: unknown) => {
+        job.settled = { state: 'failed', message: this.describeError(error) };
+      },
+    );
+    this.jobs.set(key, job);
+  }
+
+  /** Whether a job under a key starting with `prefix` is still working. */
+  busy(prefix: string): boolean {
+    for (const [key, job] of this.jobs) if (key.startsWith(prefix) && !job.settled) return true;
+    return false;
   }
 
   /** Stops jobs whose key starts with `prefix` (a new `init` starts a new exchange). */

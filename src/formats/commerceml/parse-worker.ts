@@ -1,19 +1,37 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CmlSyntaxError } from './errors.ts';
 import { parseCommerceMl } from './parser.ts';
+import { ReceivedBytes } from './received-bytes.ts';
 import type { CmlEvent } from './types.ts';
-import type { ParseWorkerData, WorkerMessage } from './worker-protocol.ts';
+import type { ControlMessage, ParseWorkerData, WorkerMessage } from './worker-protocol.ts';
 
 /**
  * The parser's side of parseCommerceMlInWorker: parses the file and posts its events in batches
  * of plain objects, at most `window` batches ahead of what the importing thread has taken.
  */
 const port = parentPort!;
-const { path, fileLabel, rawFor, batchEvents, window } = workerData as ParseWorkerData;
+const { path, fileLabel, rawFor, batchEvents, window, receiving } = workerData as ParseWorkerData;
 const withRaw = new Set(rawFor);
 let credits = window;
+let batch: CmlEvent[] = [];
+// Waiting for 1C's next chunk, the parser hands on the events it holds now: the importing thread
+// must not wait for a whole batch that only the next chunk would fill. (At most one batch over
+// the window: credits go below zero until the importing thread catches up.)
+const received = receiving
+  ? new ReceivedBytes(() => {
+      if (batch.length === 0) return;
+      credits--;
+      post({ events: batch });
+      batch = [];
+    })
+  : undefined;
 let wake: (() => void) | undefined;
-port.on('message', () => {
+port.on('message', (message: ControlMessage) => {
+  if (message !== 1) {
+    if (message.received.complete) received?.finish(message.received.size);
+    else received?.grow(message.received.size);
+    return;
+  }
   credits++;
   wake?.();
   wake = undefined;
@@ -32,7 +50,6 @@ function plain(event: CmlEvent): CmlEvent {
 }
 
 async function run(): Promise<void> {
-  let batch: CmlEvent[] = [];
   const send = async () => {
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;
@@ -40,7 +57,7 @@ async function run(): Promise<void> {
     batch = [];
   };
   try {
-    for await (const event of parseCommerceMl(path, { fileLabel })) {
+    for await (const event of parseCommerceMl(path, { fileLabel, ...(received ? { received } : {}) })) {
       batch.push(plain(event));
       if (batch.length >= batchEvents) await send();
     }

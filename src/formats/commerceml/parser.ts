@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { SourceItem } from '../../core/connector.ts';
 import {
@@ -14,6 +13,7 @@ import { convertProduct } from './convert-product.ts';
 import { type ChunkDecoder, createDecoder } from './decode.ts';
 import { CmlSyntaxError } from './errors.ts';
 import { IdSet } from './id-set.ts';
+import { fileBytes, type ReceivedBytes } from './received-bytes.ts';
 import { XmlFault, XmlScanner } from './scanner.ts';
 import type { ItemSink } from './sink.ts';
 import { appendChild, child, NO_CHILDREN, type XNode } from './tree.ts';
@@ -105,7 +105,12 @@ function offersKind(file: string, firstOffer: XNode | undefined): CmlDocumentKin
  */
 export async function* parseCommerceMl(
   path: string,
-  options: { signal?: AbortSignal; fileLabel?: string } = {},
+  options: {
+    signal?: AbortSignal;
+    fileLabel?: string;
+    /** The file is still arriving: parse what was received, then wait for the rest. */
+    received?: ReceivedBytes;
+  } = {},
 ): AsyncIterable<CmlEvent> {
   const file = options.fileLabel ?? basename(path);
   const queue: CmlEvent[] = [];
@@ -296,7 +301,8 @@ export async function* parseCommerceMl(
     );
   };
 
-  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+  // Leaving the loop early (a fault, an abort, a consumer that stops) closes the file.
+  const input = fileBytes(path, options.received, options.signal);
   let decoder: ChunkDecoder | undefined;
   let fault: unknown;
   const decodeFault = (cause: unknown): CmlSyntaxError =>
@@ -307,41 +313,37 @@ export async function* parseCommerceMl(
       `Ошибка кодировки в файле ${file}, около строки ${scanner.line}: байты не соответствуют кодировке ${decoder?.encoding ?? 'UTF-8'}, указанной в заголовке XML; сохраните файл в UTF-8 или укажите encoding="windows-1251"`,
       { cause },
     );
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-      let bytes = chunk;
-      if (decoder === undefined) {
-        const created = createDecoder(chunk);
-        decoder = created.decoder;
-        bytes = chunk.subarray(created.skip);
-      }
-      let textChunk: string;
-      try {
-        textChunk = decoder.write(bytes);
-      } catch (cause) {
-        fault = decodeFault(cause);
-        break;
-      }
-      try {
-        scanner.write(textChunk, decoder.latin1 ? bytes : undefined);
-      } catch (error) {
-        fault = error instanceof XmlFault ? syntaxError(error) : error;
-        break;
-      }
-      if (packageEvent !== undefined && queue.length > 0) yield* queue.splice(0);
+  for await (const chunk of input) {
+    if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+    let bytes = chunk;
+    if (decoder === undefined) {
+      const created = createDecoder(chunk);
+      decoder = created.decoder;
+      bytes = chunk.subarray(created.skip);
     }
-    if (fault === undefined) {
-      try {
-        const rest = decoder?.end() ?? '';
-        if (rest !== '') scanner.write(rest);
-        scanner.end();
-      } catch (error) {
-        fault = error instanceof XmlFault ? syntaxError(error) : decodeFault(error);
-      }
+    let textChunk: string;
+    try {
+      textChunk = decoder.write(bytes);
+    } catch (cause) {
+      fault = decodeFault(cause);
+      break;
     }
-  } finally {
-    stream.destroy();
+    try {
+      scanner.write(textChunk, decoder.latin1 ? bytes : undefined);
+    } catch (error) {
+      fault = error instanceof XmlFault ? syntaxError(error) : error;
+      break;
+    }
+    if (packageEvent !== undefined && queue.length > 0) yield* queue.splice(0);
+  }
+  if (fault === undefined) {
+    try {
+      const rest = decoder?.end() ?? '';
+      if (rest !== '') scanner.write(rest);
+      scanner.end();
+    } catch (error) {
+      fault = error instanceof XmlFault ? syntaxError(error) : decodeFault(error);
+    }
   }
   emitPackage();
   yield* queue.splice(0);

@@ -1,3 +1,4 @@
+import type { ReceivedSoFar } from './received-bytes.ts';
 import type { CmlEvent } from './types.ts';
 
 /** What parseCommerceMlInWorker hands its parser thread. */
@@ -10,6 +11,8 @@ export interface ParseWorkerData {
   batchEvents: number;
   /** Batches the parser may run ahead of the importing thread. */
   window: number;
+  /** The file is still arriving: how much may be read comes in `received` messages. */
+  receiving: boolean;
 }
 
 /** Parser thread → importing thread. The importing thread answers each `events` with a credit. */
@@ -18,3 +21,6 @@ export type WorkerMessage =
   | { end: true }
   | { fault: { file: string; line: number; column: number; message: string } }
   | { error: { message: string } };
+
+/** Importing thread → parser thread: a credit for one more batch, or more of the file arrived. */
+export type ControlMessage = 1 | { received: ReceivedSoFar };

@@ -1,0 +1,102 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+/** How much of a file has arrived, as far as a reader may go. */
+export interface ReceivedSoFar {
+  size: number;
+  /** No more bytes will come: the file ends at `size`. */
+  complete: boolean;
+}
+
+/**
+ * The bytes of a file still being received (1C sends a catalog in `mode=file` chunks of
+ * file_limit bytes). Only what the receiver has acknowledged is offered: a chunk that fails is
+ * cut off the file again, so a reader must never go past the last acknowledged size.
+ */
+export class ReceivedBytes {
+  private state: ReceivedSoFar = { size: 0, complete: false };
+  private waiters: Array<(state: ReceivedSoFar) => void> = [];
+
+  /** Called when a reader has read everything received and waits: hand on what it holds. */
+  constructor(private readonly onStall?: () => void) {}
+
+  get current(): ReceivedSoFar {
+    return this.state;
+  }
+
+  /** The file now holds `size` acknowledged bytes. */
+  grow(size: number): void {
+    if (this.state.complete || size <= this.state.size) return;
+    this.set({ size, complete: false });
+  }
+
+  /** Nothing more will be appended (1C asked to import the file, or sent the next one). */
+  finish(size = this.state.size): void {
+    if (this.state.complete) return;
+    this.set({ size: Math.max(size, this.state.size), complete: true });
+  }
+
+  /** Resolves once more than `offset` bytes are acknowledged or the file is complete. */
+  wait(offset: number, signal?: AbortSignal): Promise<ReceivedSoFar> {
+    if (this.state.size > offset || this.state.complete) return Promise.resolve(this.state);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    this.onStall?.();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push((state) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(state);
+      });
+    });
+  }
+
+  private set(state: ReceivedSoFar): void {
+    this.state = state;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake(state);
+  }
+}
+
+const READ_BYTES = 64 * 1024;
+// The encoding is decided from the first bytes (BOM, XML declaration): the first piece handed
+// to the parser must hold the declaration whole unless the file is shorter.
+const HEAD_BYTES = 256;
+
+/**
+ * The file's bytes in pieces of up to 64 KB: a plain streamed read of a complete file, or,
+ * while it is still being received, what has been acknowledged so far, then waiting for more
+ * until the file is complete.
+ */
+export async function* fileBytes(
+  path: string,
+  received?: ReceivedBytes,
+  signal?: AbortSignal,
+): AsyncIterable<Buffer> {
+  if (!received) {
+    yield* createReadStream(path, { highWaterMark: READ_BYTES }) as AsyncIterable<Buffer>;
+    return;
+  }
+  const handle = await open(path, 'r');
+  try {
+    let offset = 0;
+    for (;;) {
+      let state = await received.wait(offset, signal);
+      while (offset === 0 && state.size < HEAD_BYTES && !state.complete)
+        state = await received.wait(state.size, signal);
+      while (offset < state.size) {
+        const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, state.size - offset));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+        if (bytesRead === 0) {
+          throw new Error(`${path}: the file ends at ${offset} bytes, ${state.size} were received`);
+        }
+        offset += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+      if (state.complete) return;
+    }
+  } finally {
+    await handle.close();
+  }
+}
