@@ -57,7 +57,8 @@ describe('reading a file while it is received', () => {
     assert.equal(first.value?.length, 300);
     const second = reader.next();
     assert.ok(await stillPending(second), 'the reader waits for more');
-    // A chunk 1C sent fails and is cut off: the bytes past 7,000 are never acknowledged.
+    // The file is whole at 7,000 bytes: what lies past them (a chunk that failed and is being
+    // cut off) is never read.
     received.finish(7_000);
     let rest = 0;
     for (let next = await second; !next.done; next = await reader.next()) rest += next.value.length;

@@ -20,10 +20,6 @@ export class ReceivedBytes {
   /** Called when a reader has read everything received and waits: hand on what it holds. */
   constructor(private readonly onStall?: () => void) {}
 
-  get current(): ReceivedSoFar {
-    return this.state;
-  }
-
   /** The file now holds `size` acknowledged bytes. */
   grow(size: number): void {
     if (this.state.complete || size <= this.state.size) return;
