@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import { type BitrixSite, startBitrixSite } from '../emulators/bitrix-site/index.ts';
 import { bitrixSiteConnector } from '../src/connectors/bitrix-site/index.ts';
 import { registerConnector } from '../src/connectors/registry.ts';
+import { ManualClock } from '../src/core/clock.ts';
+import { createHttpClient } from '../src/http/client.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
 import { forEachDialect } from './support/stores.ts';
@@ -28,6 +31,17 @@ function siteSystem(url: string, rest: Record<string, unknown>) {
     // The site was fed by 1C before: its XML_IDs are 1C's Ид.
     options: { xmlIdFrom: 'onec', rest },
   };
+}
+
+/** The connector alone (no hub) with these options, on the shared HTTP client without retries. */
+function siteConnector(url: string, options: Record<string, unknown>) {
+  return bitrixSiteConnector.create({
+    systemName: 'shop',
+    system: { ...siteSystem(url, {}), options } as never,
+    http: createHttpClient({ system: 'shop', clock: new ManualClock(), maxRetries: 0, secrets: [CODE] }),
+    log: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+  });
 }
 
 const goods = [1, 2, 3].map((i) => ({
@@ -238,17 +252,8 @@ describe('bitrix-site: REST catalog and the feed, one shop', () => {
       password: PASSWORD,
       rest: { userId: 1, code: CODE, scopes: ['sale'] },
     });
-    const { ManualClock } = await import('../src/core/clock.ts');
-    const { createHttpClient } = await import('../src/http/client.ts');
-    const { pino } = await import('pino');
     try {
-      const connector = bitrixSiteConnector.create({
-        systemName: 'shop',
-        system: siteSystem(site.url, { catalog: true }) as never,
-        http: createHttpClient({ system: 'shop', clock: new ManualClock(), maxRetries: 0, secrets: [CODE] }),
-        log: pino({ level: 'silent' }),
-        signal: new AbortController().signal,
-      });
+      const connector = siteConnector(site.url, { xmlIdFrom: 'onec', rest: { catalog: true } });
       await assert.rejects(connector.check!(), (error: Error & { errorClass?: string; code?: string }) => {
         assert.equal(error.errorClass, 'config');
         assert.equal(error.code, 'NO_CATALOG_SCOPE');
@@ -271,17 +276,7 @@ describe('bitrix-site: REST catalog and the feed, one shop', () => {
       importStepMs: 50,
       rest: { userId: 1, code: CODE },
     });
-    const { ManualClock } = await import('../src/core/clock.ts');
-    const { createHttpClient } = await import('../src/http/client.ts');
-    const { pino } = await import('pino');
-    const connect = (rest: Record<string, unknown>) =>
-      bitrixSiteConnector.create({
-        systemName: 'shop',
-        system: { ...siteSystem(site.url, rest), options: { rest } } as never,
-        http: createHttpClient({ system: 'shop', clock: new ManualClock(), maxRetries: 0, secrets: [CODE] }),
-        log: pino({ level: 'silent' }),
-        signal: new AbortController().signal,
-      });
+    const connect = (rest: Record<string, unknown>) => siteConnector(site.url, { rest });
     const route = { name: 'product-to-shop', entity: 'product', target: 'shop' } as never;
     const item = (name: string, externalId: string | undefined) => ({
       recordId: 'rec-1',
@@ -317,16 +312,7 @@ describe('bitrix-site: REST catalog and the feed, one shop', () => {
       importStepMs: 50,
       rest: { userId: 1, code: CODE },
     });
-    const { ManualClock } = await import('../src/core/clock.ts');
-    const { createHttpClient } = await import('../src/http/client.ts');
-    const { pino } = await import('pino');
-    const connector = bitrixSiteConnector.create({
-      systemName: 'shop',
-      system: { ...siteSystem(site.url, { catalog: true }), options: { rest: { catalog: true } } } as never,
-      http: createHttpClient({ system: 'shop', clock: new ManualClock(), maxRetries: 0, secrets: [CODE] }),
-      log: pino({ level: 'silent' }),
-      signal: new AbortController().signal,
-    });
+    const connector = siteConnector(site.url, { rest: { catalog: true } });
     const item = (entity: string, recordId: string, data: Record<string, unknown>) => ({
       recordId,
       entity,
