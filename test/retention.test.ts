@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { configSchema } from '../src/config/schema.ts';
 import { pruneOnce } from '../src/engine/retention.ts';
-import type { OutboxState } from '../src/store/schema.ts';
+import type { OutboxState, RecordHistoryTable } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import { forEachDialect } from './support/stores.ts';
 
@@ -144,16 +144,8 @@ async function seed(store: Store): Promise<void> {
   await storeVersions(store, history);
 }
 
-type Version = {
-  entity: string;
-  id: string;
-  version: number;
-  hash: string;
-  data: string;
-  origin: string;
-  deleted: number;
-  changed_at: number;
-};
+/** A version as a record_history row has it. */
+type Version = RecordHistoryTable;
 
 /**
  * Stores versions as ingest does: each record's newest version is the current one, in
