@@ -139,6 +139,18 @@ function vatFields(row: Row, fields: Params): void {
   if (fields['sort'] !== undefined) row['sort'] = num(fields['sort']) ?? 100;
 }
 
+/** A list of an iblock's rows (goods, sections): the filter must name the iblock, as Bitrix wants. */
+function iblockList(state: CatalogStore, table: string, resultKey: string, params: Params): MethodOutput {
+  const filter = asObject(params['filter']);
+  if (!filter || filter['iblockId'] === undefined) throw catalogError(0, 'Required filter fields: iblockId');
+  const page = listRows(state.table(table).values(), { ...params, order: params['order'] ?? { id: 'ASC' } });
+  return {
+    result: { [resultKey]: page.result },
+    total: page.total,
+    ...(page.next === undefined ? {} : { next: page.next }),
+  };
+}
+
 const CRM_CATALOG: CatalogInfo = { iblockId: CATALOG_IBLOCK_ID, name: 'Товарный каталог CRM' };
 
 export function catalogMethods(catalog: CatalogInfo = CRM_CATALOG): Record<string, CatalogMethod> {
@@ -235,35 +247,10 @@ export function catalogMethods(catalog: CatalogInfo = CRM_CATALOG): Record<strin
       state.emit('CATALOG.PRODUCT.ON.DELETE', id, { TYPE: Number(row['type'] ?? 1) });
       return { result: true };
     },
-    'catalog.product.list': (params, { state }) => {
-      const filter = asObject(params['filter']);
-      if (!filter || filter['iblockId'] === undefined)
-        throw catalogError(0, 'Required filter fields: iblockId');
-      const page = listRows(state.table('product').values(), {
-        ...params,
-        order: params['order'] ?? { id: 'ASC' },
-      });
-      return {
-        result: { products: page.result },
-        total: page.total,
-        ...(page.next === undefined ? {} : { next: page.next }),
-      };
-    },
-    // Sections of the catalog's iblock (iblock.section in the admin): read here, written by the feed or by hand.
-    'catalog.section.list': (params, { state }) => {
-      const filter = asObject(params['filter']);
-      if (!filter || filter['iblockId'] === undefined)
-        throw catalogError(0, 'Required filter fields: iblockId');
-      const page = listRows(state.table('section').values(), {
-        ...params,
-        order: params['order'] ?? { id: 'ASC' },
-      });
-      return {
-        result: { sections: page.result },
-        total: page.total,
-        ...(page.next === undefined ? {} : { next: page.next }),
-      };
-    },
+    'catalog.product.list': (params, { state }) => iblockList(state, 'product', 'products', params),
+    // Sections of the catalog's iblock (iblock.section in the admin): read here, written by the
+    // feed or by hand.
+    'catalog.section.list': (params, { state }) => iblockList(state, 'section', 'sections', params),
     'catalog.priceType.list': (params, { state }) => {
       const page = listRows(state.table('price_type').values(), params);
       return { result: { priceTypes: page.result }, total: page.total };

@@ -14,8 +14,8 @@ import type { BitrixSiteSettings } from './spec.ts';
 
 /**
  * Turns one delivery batch of a catalog entity into the CommerceML package 1C would send: the
- * classifier entities (groups, properties) and goods go in import.xml, price types, warehouses, prices and stock in
- * offers.xml. Packages are partial (`СодержитТолькоИзменения=true`): a batch is never the whole
+ * classifier entities (groups, properties) and goods go in import.xml, price types,
+ * warehouses, prices and stock in offers.xml. Packages are partial (`СодержитТолькоИзменения=true`): a batch is never the whole
  * catalog, and a full import would make Bitrix delete (ELEMENT_ACTION=D) everything else.
  */
 
