@@ -14,6 +14,7 @@ import { runPull } from '../src/engine/pull.ts';
 import { createHttpClient } from '../src/http/client.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
+import { hubIdOf } from './support/links.ts';
 import { forEachDialect } from './support/stores.ts';
 
 registerConnector(bitrixSiteConnector);
@@ -161,17 +162,6 @@ async function recordsOf(
     version: Number(r.version),
     data: JSON.parse(r.data) as Record<string, unknown>,
   }));
-}
-
-async function hubIdOf(store: Store, entity: string, system: string, externalId: string): Promise<string> {
-  const row = await store.db
-    .selectFrom('links')
-    .select('record_id')
-    .where('entity', '=', entity)
-    .where('system', '=', system)
-    .where('external_id', '=', externalId)
-    .executeTakeFirstOrThrow();
-  return row.record_id;
 }
 
 forEachDialect('bitrix-site REST through the engine', (db) => {

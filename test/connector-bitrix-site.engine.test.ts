@@ -6,6 +6,7 @@ import { registerConnector } from '../src/connectors/registry.ts';
 import { runPull } from '../src/engine/pull.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
+import { hubIdOf } from './support/links.ts';
 import { forEachDialect } from './support/stores.ts';
 
 registerConnector(bitrixSiteConnector);
@@ -39,17 +40,6 @@ async function deliverCatalog(hub: TestHub): Promise<void> {
     for (const target of ['shop-a', 'shop-b'])
       for (const entity of CATALOG_ROUTES) await hub.deliver(`${entity}-to-${target}`);
   }
-}
-
-async function hubIdOf(store: Store, entity: string, system: string, externalId: string): Promise<string> {
-  const row = await store.db
-    .selectFrom('links')
-    .select('record_id')
-    .where('entity', '=', entity)
-    .where('system', '=', system)
-    .where('external_id', '=', externalId)
-    .executeTakeFirstOrThrow();
-  return row.record_id;
 }
 
 async function ingestCatalog(hub: TestHub, priceShift = 0): Promise<void> {

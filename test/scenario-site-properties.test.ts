@@ -13,6 +13,7 @@ import { createRuntime } from '../src/engine/runtime.ts';
 import { ExchangeClient } from '../src/exchange/commerceml/index.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestHub, hubConfig, type TestHub } from './support/hub.ts';
+import { externalIdOf, hubIdOf } from './support/links.ts';
 import { forEachDialect } from './support/stores.ts';
 
 /**
@@ -102,28 +103,6 @@ async function startScenario(store: Store, siteOptions: Record<string, unknown>)
   };
 }
 
-async function linkOf(store: Store, entity: string, system: string, recordId: string) {
-  const row = await store.db
-    .selectFrom('links')
-    .select('external_id')
-    .where('entity', '=', entity)
-    .where('system', '=', system)
-    .where('record_id', '=', recordId)
-    .executeTakeFirstOrThrow();
-  return row.external_id;
-}
-
-async function hubIdOf(store: Store, entity: string, externalId: string) {
-  const row = await store.db
-    .selectFrom('links')
-    .select('record_id')
-    .where('entity', '=', entity)
-    .where('system', '=', 'erp')
-    .where('external_id', '=', externalId)
-    .executeTakeFirstOrThrow();
-  return row.record_id;
-}
-
 async function unsettled(store: Store) {
   return store.db
     .selectFrom('outbox')
@@ -183,8 +162,18 @@ forEachDialect('scenario: a 1C catalog with properties to a 1C-Bitrix site', (db
       await s.push();
       await s.deliverAll();
       assert.deepEqual(await unsettled(store), []);
-      const makerOnSite = await linkOf(store, 'property', 'shop', await hubIdOf(store, 'property', MAKER));
-      const bootsOnSite = await linkOf(store, 'product', 'shop', await hubIdOf(store, 'product', BOOTS));
+      const makerOnSite = await externalIdOf(
+        store,
+        'property',
+        'shop',
+        await hubIdOf(store, 'property', 'erp', MAKER),
+      );
+      const bootsOnSite = await externalIdOf(
+        store,
+        'product',
+        'shop',
+        await hubIdOf(store, 'product', 'erp', BOOTS),
+      );
       assert.notEqual(makerOnSite, MAKER);
       const boots = s.site.state.products.get(bootsOnSite);
       assert.equal(s.site.state.properties.get(makerOnSite)?.name, 'Производитель');
@@ -212,7 +201,7 @@ forEachDialect('scenario: a 1C catalog with properties to a 1C-Bitrix site', (db
       assert.equal((await s.hub.deliver('product-to-shop')).delivered, 2);
       const onSite = async (id: string) =>
         s.site.state.products.get(
-          await linkOf(store, 'product', 'shop', await hubIdOf(store, 'product', id)),
+          await externalIdOf(store, 'product', 'shop', await hubIdOf(store, 'product', 'erp', id)),
         );
       assert.equal((await onSite('p-1'))?.measureCode, '796');
       assert.equal((await onSite('p-2'))?.name, 'Шуруп');
