@@ -539,7 +539,8 @@ async function closeDeliveredHolds(trx: Db, route: string, rows: readonly RowOut
 
 /**
  * References the route says its target does not use (`ignoreRefs`, with the connector's own
- * declaration merged in) are neither waited for nor queued; 'lines[2].productId' matches the declared 'lines[].productId'.
+ * declaration merged in) are neither waited for nor queued; 'lines[2].productId' matches the
+ * declared 'lines[].productId'.
  */
 function withoutIgnored<T extends { path: string }>(refs: T[], ignored: readonly string[] | undefined): T[] {
   if (!ignored || ignored.length === 0) return refs;

@@ -12,8 +12,8 @@ const SCOPE_LABELS: Record<string, string> = {
 /**
  * `check()` for the REST part of a site: the webhook answers (`scope`, which any webhook may
  * call) and was given the scopes the switched-on parts need: `sale` for orders and statuses,
- * `catalog` for the catalog. Every failure is a config
- * error naming the webhook's address with its code masked.
+ * `catalog` for the catalog. Every failure is a config error naming the webhook's address with
+ * its code masked.
  */
 export async function checkRest(site: SiteRest): Promise<void> {
   const system = site.ctx.systemName;
