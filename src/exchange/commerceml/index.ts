@@ -1,12 +1,12 @@
 /** Reusable pieces of 1C's "Обмен с сайтом" protocol (server state machine and client). */
 export { basicAuthHeader, parseBasicAuth, sameCredentials } from './basic-auth.ts';
 export {
+  directTransport,
   ExchangeClient,
   ExchangeClientError,
   type ExchangeHttpRequest,
   type ExchangeHttpResponse,
   type ExchangeTransport,
-  fetchTransport,
   httpClientTransport,
 } from './client.ts';
 export { decodeReply, type ExchangeEncoding, type ExchangeReply } from './reply.ts';
