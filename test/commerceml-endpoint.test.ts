@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import iconv from 'iconv-lite';
 import { generatePackage, runCatalogExchange } from '../emulators/onec-exchange/index.ts';
 import { resolveOnecCommercemlSystem } from '../src/connectors/onec-commerceml/index.ts';
 import { basicAuthHeader, ExchangeClientError } from '../src/exchange/commerceml/index.ts';
+import type { Store } from '../src/store/store.ts';
 import { LOGIN, type ObmenUnderTest, PASSWORD, rawCall, startObmen } from './commerceml-endpoint.harness.ts';
 
 const win = (bytes: Buffer) => iconv.decode(bytes, 'windows-1251');
@@ -433,6 +434,47 @@ describe('CommerceML endpoint: archives, restarts, encodings', () => {
       assert.equal(await second.recordCount('product'), 600);
     } finally {
       await second?.close();
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  test('a package read on the parser thread (prepared) and again in this thread (as sent) is one version', async () => {
+    // With prepareOnParserThread the parser thread validates and writes items out for ingest
+    // (engine/prepared.ts); an obmen with parseThread: false takes them as the parser gives them.
+    // The hub must not tell them apart.
+    const first = await startObmen(
+      { importStepSeconds: 0.05, batchSize: 100, prepareOnParserThread: true },
+      { keepDir: true },
+    );
+    const work = await mkdtemp(join(tmpdir(), 'cml-prepared-'));
+    let second: ObmenUnderTest | undefined;
+    try {
+      const files = await generatePackage(work, { goods: 700, propertiesPerGood: 4, seed: 11 });
+      await runCatalogExchange({ client: first.client(), files, zip: 'never' });
+      const versions = async (store: Store) =>
+        Number(
+          (
+            await store.db
+              .selectFrom('records')
+              .select((eb) => eb.fn.sum<number>('version').as('v'))
+              .executeTakeFirstOrThrow()
+          ).v,
+        );
+      const before = await versions(first.store);
+      assert.equal(await first.recordCount('product'), 700);
+      await first.close();
+      second = await startObmen(
+        { importStepSeconds: 0.05, batchSize: 100, parseThread: false },
+        { dir: first.dir },
+      );
+      const result = await runCatalogExchange({ client: second.client(), files, zip: 'never' });
+      assert.equal(await versions(second.store), before, 'the same package as sent changes nothing');
+      for (const message of Object.values(result.messages))
+        assert.match(message, /записано 0, без изменений/);
+      assert.equal(Object.keys(result.messages).length, files.length);
+    } finally {
+      await second?.close();
+      rmSync(first.dir, { recursive: true, force: true });
       await rm(work, { recursive: true, force: true });
     }
   });

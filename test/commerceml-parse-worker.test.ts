@@ -6,6 +6,8 @@ import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createEntityRegistry } from '../src/core/entities/index.ts';
+import { isPrepared, preparedData } from '../src/engine/prepared.ts';
 import {
   type CmlEvent,
   CmlSyntaxError,
@@ -111,6 +113,40 @@ describe('parseCommerceMlInWorker', () => {
     }
     assert.deepEqual(raws['product'], { Ид: 'x1', Артикул: 'A1', Наименование: 'Стол' });
     assert.equal(raws['product_group'], undefined);
+  });
+
+  test('items of the entities to prepare come validated and written out, the rest as objects', async () => {
+    const path = join(work, 'prepare.xml');
+    writeFileSync(
+      path,
+      '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация ВерсияСхемы="2.08">\n<Классификатор><Ид>c</Ид><Группы><Группа><Ид>g1</Ид><Наименование>Столы</Наименование></Группа></Группы></Классификатор>\n<Каталог><Ид>c</Ид><Товары>\n<Товар><Ид>x1</Ид><Артикул> A1 </Артикул><Наименование>Стол</Наименование><Группы><Ид>g1</Ид></Группы><Штрихкод>4600000000011</Штрихкод></Товар>\n</Товары></Каталог></КоммерческаяИнформация>\n',
+    );
+    const registry = createEntityRegistry();
+    const inThread = new Map<string, unknown>();
+    for await (const event of parseCommerceMl(path))
+      if (event.kind === 'item') inThread.set(event.item.externalId, event.item.data);
+    const seen = new Map<string, boolean>();
+    for await (const event of parseCommerceMlInWorker(path, {
+      prepare: { entities: ['product'], custom: [] },
+    })) {
+      if (event.kind !== 'item') continue;
+      const { item } = event;
+      seen.set(item.externalId, isPrepared(item));
+      if (!isPrepared(item)) continue;
+      // What ingest would have validated on its own thread, with the same registry.
+      const checked = registry.validate('product', inThread.get(item.externalId));
+      assert.ok(checked.ok);
+      assert.deepEqual(preparedData(item.prepared), checked.data);
+      assert.deepEqual(item.prepared.refs, [{ entity: 'product_group', id: 'g1' }]);
+      assert.deepEqual(item.prepared.keys, [
+        { rule: 'article', key: 'A1' },
+        { rule: 'barcode', key: '4600000000011' },
+      ]);
+    }
+    assert.deepEqual(Object.fromEntries(seen), {
+      g1: false, // not an entity to prepare
+      x1: true,
+    });
   });
 
   test('an abort stops the parser thread and the iteration', async () => {

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Clock } from '../core/clock.ts';
-import type { SourceItem } from '../core/connector.ts';
 import type { EntityRegistry } from '../core/entities/index.ts';
 import { contentHash, stableStringify } from '../core/hash.ts';
 import { newRecordId } from '../core/ids.ts';
@@ -13,6 +12,7 @@ import { chunk, yieldToEventLoop } from './chunks.ts';
 import { insertNewLinks, upsertLinks } from './links.ts';
 import { type MarkRow, markPending } from './outbox.ts';
 import { type Ownership, ownershipMerger } from './ownership.ts';
+import { asSourceItem, type IngestItem, isPrepared, preparedJson } from './prepared.ts';
 
 /** A route as ingest sees it: which entity it consumes, where it goes, when rows become due. */
 export interface RouteTarget {
@@ -44,7 +44,8 @@ export interface IngestRequest {
   /** The system the items come from (their external ids are that system's ids). */
   system: string;
   entity: string;
-  items: readonly SourceItem[];
+  /** As sources send them, or prepared on another thread (engine/prepared.ts). */
+  items: readonly IngestItem[];
   /** Saved in the same transaction as the last chunk, so a crash never skips data. */
   cursor?: { source: string; value: string };
 }
@@ -144,7 +145,7 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
   }
 
   // Coalesce duplicates inside the batch: the last state of an object wins.
-  const latest = new Map<string, SourceItem>();
+  const latest = new Map<string, IngestItem>();
   for (const item of request.items) {
     if (!item.externalId) {
       result.invalid.push({
@@ -156,7 +157,10 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
     latest.delete(item.externalId);
     latest.set(item.externalId, item);
   }
-  const items = [...latest.values()];
+  // Ownership merges objects field by field: prepared content becomes an object again for it.
+  const items = ctx.ownership?.has(request.entity)
+    ? [...latest.values()].map(asSourceItem)
+    : [...latest.values()];
   const routes = ctx.routes.filter(
     (route) => route.entity === request.entity && route.target !== request.system,
   );
@@ -202,8 +206,9 @@ export async function ingest(ctx: IngestContext, request: IngestRequest): Promis
 }
 
 interface Prepared {
-  item: SourceItem;
+  item: IngestItem;
   recordId: string;
+  /** The validated content in source-id form; empty for a prepared item (its text is ready). */
   data: Record<string, unknown>;
   /** Position in the chunk: results are reported in input order. */
   at: number;
@@ -234,7 +239,7 @@ async function ingestChunk(
   ctx: IngestContext,
   trx: Db,
   request: IngestRequest,
-  chunkItems: SourceItem[],
+  chunkItems: IngestItem[],
   releases: Array<{ route: RouteTarget; dueAt: number }>,
   now: number,
   result: IngestResult,
@@ -280,31 +285,44 @@ async function ingestChunk(
     refs.length === 0
       ? { data, missing: [] }
       : registry.mapRefs(entity, data, (refEntity, id) => refIds.get(refEntity)?.get(id));
+  const hubIdOf = (refEntity: string, id: string) => refIds.get(refEntity)?.get(id);
 
   // 2. Fast path: an object whose content, as sent, hashes to what the hub holds is unchanged,
   //    and costs no validation. Content that was stored once passed validation, and validating
   //    it again gives the same content, so skipping it changes nothing. Anything else (new,
   //    changed, not yet in canonical form, a reference not known) takes the full path below.
-  const emptyDelete = (item: SourceItem) =>
-    item.deleted === true && (!item.data || Object.keys(item.data).length === 0);
+  //    A prepared item (engine/prepared.ts) was validated already: its text needs only the
+  //    hub ids of its references.
+  const emptyDelete = (item: IngestItem) =>
+    !isPrepared(item) && item.deleted === true && (!item.data || Object.keys(item.data).length === 0);
+  const refsOfItem = (item: IngestItem) =>
+    isPrepared(item) ? item.prepared.refs : registry.refsOf(entity, item.data as Record<string, unknown>);
   const candidates: number[] = [];
   for (let at = 0; at < items.length; at++) {
     const item = items[at]!;
-    if (current.get(item.externalId)?.hash && !emptyDelete(item) && isPlainObject(item.data))
+    if (
+      current.get(item.externalId)?.hash &&
+      !emptyDelete(item) &&
+      (isPrepared(item) || isPlainObject(item.data))
+    )
       candidates.push(at);
   }
-  const candidateRefs = candidates.map((at) =>
-    registry.refsOf(entity, items[at]!.data as Record<string, unknown>),
-  );
+  const candidateRefs = candidates.map((at) => refsOfItem(items[at]!));
   await resolveRefs(candidateRefs.flat());
   const slow: number[] = [];
   const fast = new Set<number>();
   for (let c = 0; c < candidates.length; c++) {
     const at = candidates[c]!;
     const item = items[at]!;
-    const { data, missing } = mapped(item.data as Record<string, unknown>, candidateRefs[c]!);
+    let json: string | undefined;
+    if (isPrepared(item)) {
+      json = preparedJson(item.prepared, hubIdOf);
+    } else {
+      const { data, missing } = mapped(item.data as Record<string, unknown>, candidateRefs[c]!);
+      if (missing.length === 0) json = stableStringify(data);
+    }
     const before = current.get(item.externalId)!;
-    if (missing.length === 0 && contentHash(stableStringify(data), item.deleted === true) === before.hash) {
+    if (json !== undefined && contentHash(json, item.deleted === true) === before.hash) {
       fast.add(at);
       result.unchanged++;
       reported[at] = { externalId: item.externalId, recordId: before.recordId, changed: false };
@@ -319,7 +337,7 @@ async function ingestChunk(
   for (const at of slow) {
     const item = items[at]!;
     let data: Record<string, unknown> = {};
-    if (!emptyDelete(item)) {
+    if (!emptyDelete(item) && !isPrepared(item)) {
       const checked = registry.validate(entity, item.data);
       if (!checked.ok) {
         result.invalid.push({
@@ -343,7 +361,9 @@ async function ingestChunk(
   if (prepared.length > 0) {
     // 4. References: source ids → hub ids; objects not seen yet get a reserved hub id (a
     //    link without a record) so the reference holds when the object arrives later.
-    const refsOf = prepared.map((p) => registry.refsOf(entity, p.data));
+    const refsOf = prepared.map((p) =>
+      isPrepared(p.item) ? p.item.prepared.refs : registry.refsOf(entity, p.data),
+    );
     const refs = refsOf.flat();
     await resolveRefs(refs);
     const reserved: Array<{ entity: string; externalId: string; recordId: string }> = [];
@@ -385,19 +405,28 @@ async function ingestChunk(
       const deleted = p.item.deleted === true;
       const before = current.get(p.item.externalId);
       const exists = before?.version != null;
-      let content = emptyDelete(p.item) ? undefined : mapped(p.data, refsOf[i]!).data;
-      const merged = content && merge?.(p.recordId, content, p.item.sourceUpdatedAt);
-      if (merged) {
-        content = p.data = merged.data;
-        p.item = { ...p.item, sourceUpdatedAt: merged.sourceUpdatedAt };
+      const item = p.item;
+      let json: string;
+      let stale = false;
+      if (isPrepared(item)) {
+        // Every reference has a hub id by now (found or reserved above).
+        json = preparedJson(item.prepared, hubIdOf)!;
+      } else {
+        let content = emptyDelete(item) ? undefined : mapped(p.data, refsOf[i]!).data;
+        const merged = content && merge?.(p.recordId, content, item.sourceUpdatedAt);
+        if (merged) {
+          content = p.data = merged.data;
+          p.item = { ...item, sourceUpdatedAt: merged.sourceUpdatedAt };
+          stale = merged.stale;
+        }
+        // A deletion without content keeps the last known content.
+        json = content ? stableStringify(content) : (keptData.get(p.recordId) ?? '{}');
       }
-      // A deletion without content keeps the last known content.
-      const json = content ? stableStringify(content) : (keptData.get(p.recordId) ?? '{}');
       const hash = contentHash(json, deleted);
       const same = exists && before.hash === hash;
       reported[p.at] = { externalId: p.item.externalId, recordId: p.recordId, changed: !same };
       if (same) {
-        if (merged?.stale) result.stale++;
+        if (stale) result.stale++;
         else result.unchanged++;
         continue;
       }
@@ -426,12 +455,12 @@ async function matchNew(
   ctx: IngestContext,
   trx: Db,
   request: IngestRequest,
-  items: SourceItem[],
+  items: IngestItem[],
   current: Map<string, Current>,
   rules: readonly MatchRule[],
   now: number,
   result: IngestResult,
-): Promise<SourceItem[]> {
+): Promise<IngestItem[]> {
   const fresh = items.filter((item) => !current.has(item.externalId) && !item.deleted);
   if (fresh.length === 0) return items;
   // matchBeforeIngest works on a Store; this view of it runs everything in the chunk's trx.
@@ -485,7 +514,8 @@ async function writeMatchKeys(
   const rows: Array<{ entity: string; rule: string; key: string; record_id: string }> = [];
   for (const c of changed) {
     if (c.deleted) continue;
-    for (const { rule, key } of matchKeysOf(entity, c.p.data))
+    const item = c.p.item;
+    for (const { rule, key } of isPrepared(item) ? item.prepared.keys : matchKeysOf(entity, c.p.data))
       rows.push({ entity, rule, key, record_id: c.p.recordId });
   }
   for (const part of chunk(rows, Math.floor(caps.maxParams / 5))) {

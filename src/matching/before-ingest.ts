@@ -1,14 +1,14 @@
-import type { SourceItem } from '../core/connector.ts';
 import { chunk } from '../engine/chunks.ts';
 import { systemsOf } from '../engine/links.ts';
+import { type IngestItem, isPrepared, preparedData } from '../engine/prepared.ts';
 import type { Store } from '../store/store.ts';
 import { linkedIn, type MatchCandidate, namesOf } from './find.ts';
 import { holdPossibleDuplicate } from './holds.ts';
 import { DEFAULT_MATCH_RULES, keysFor, type MatchRule, STRONG_RULES } from './rules.ts';
 
-export interface MatchBeforeIngestResult {
+export interface MatchBeforeIngestResult<T extends IngestItem = IngestItem> {
   /** Items to ingest: known ones, matched ones (now linked to the existing record) and new ones. */
-  items: SourceItem[];
+  items: T[];
   /** Matched to an existing object by a rule (a link was created). */
   matched: Array<{ externalId: string; recordId: string; rule: MatchRule; key: string }>;
   /** Held as possible duplicates: left out of `items` until a person resolves the hold. */
@@ -25,20 +25,20 @@ const KEYS_PER_QUERY = 1000;
  * another object of the same system — a duplicate inside that system) hold the item as a
  * possible duplicate. Key lookups are batched: one query per rule per 1,000 keys.
  */
-export async function matchBeforeIngest(
+export async function matchBeforeIngest<T extends IngestItem>(
   store: Store,
   entity: string,
   system: string,
-  items: readonly SourceItem[],
+  items: readonly T[],
   options: {
     rules?: readonly MatchRule[];
     now?: number;
     /** The caller has just looked the items up: none of them is linked for this system yet. */
     unlinked?: boolean;
   } = {},
-): Promise<MatchBeforeIngestResult> {
+): Promise<MatchBeforeIngestResult<T>> {
   const rules = options.rules ?? DEFAULT_MATCH_RULES[entity] ?? [];
-  const result: MatchBeforeIngestResult = { items: [...items], matched: [], held: [] };
+  const result: MatchBeforeIngestResult<T> = { items: [...items], matched: [], held: [] };
   if (rules.length === 0 || items.length === 0) return result;
 
   // Objects already linked for this system need no matching.
@@ -69,9 +69,9 @@ export async function matchBeforeIngest(
     | { kind: 'ambiguous'; rule: MatchRule; hits: Array<{ recordId: string; key: string }> }
   >();
   for (const rule of rules) {
-    const wanted = new Map<SourceItem, string[]>();
+    const wanted = new Map<T, string[]>();
     for (const item of pending) {
-      const keys = rule === 'external_id' ? [item.externalId] : keysFor(rule, item.data);
+      const keys = rule === 'external_id' ? [item.externalId] : keysOf(rule, item);
       if (keys.length > 0) wanted.set(item, keys);
     }
     const hits = await lookupKeys(store, entity, others, rule, [...new Set([...wanted.values()].flat())]);
@@ -81,14 +81,14 @@ export async function matchBeforeIngest(
       const candidates = [...new Set([...hits.values()].flat())];
       strongOf = await keysOfRecords(store, entity, strong, candidates);
     }
-    const still: SourceItem[] = [];
+    const still: T[] = [];
     for (const item of pending) {
       const keys = wanted.get(item);
       const byRecord = new Map<string, string>();
       for (const key of keys ?? [])
         for (const recordId of hits.get(key) ?? []) if (!byRecord.has(recordId)) byRecord.set(recordId, key);
       if (strongOf && strong) {
-        const own = keysFor(strong, item.data);
+        const own = keysOf(strong, item);
         if (own.length > 0) {
           for (const recordId of [...byRecord.keys()]) {
             const theirs = strongOf.get(recordId);
@@ -168,7 +168,13 @@ export async function matchBeforeIngest(
     }));
     const hold = await holdPossibleDuplicate(
       store,
-      { entity, system, externalId: item.externalId, data: item.data, candidates },
+      {
+        entity,
+        system,
+        externalId: item.externalId,
+        data: isPrepared(item) ? preparedData(item.prepared) : item.data,
+        candidates,
+      },
       now,
     );
     heldIds.add(item.externalId);
@@ -244,4 +250,10 @@ async function keysOfRecords(
     for (const row of rows) out.set(row.record_id, [...(out.get(row.record_id) ?? []), row.key]);
   }
   return out;
+}
+
+/** An item's keys by one rule; a prepared item brings them (engine/prepared.ts). */
+function keysOf(rule: MatchRule, item: IngestItem): string[] {
+  if (!isPrepared(item)) return keysFor(rule, item.data);
+  return item.prepared.keys.filter((k) => k.rule === rule).map((k) => k.key);
 }

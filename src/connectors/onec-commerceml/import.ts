@@ -1,5 +1,5 @@
-import type { SourceItem } from '../../core/connector.ts';
 import { ingest } from '../../engine/ingest.ts';
+import { asSourceItem, type IngestItem } from '../../engine/prepared.ts';
 import { mapSourceItems } from '../../engine/route-mapping.ts';
 import type { Runtime } from '../../engine/runtime.ts';
 import { inSession } from '../../engine/session-scope.ts';
@@ -39,6 +39,8 @@ export interface ImportDeps {
   mappings?: ReadonlyMap<string, SourceMapping>;
   /** Parse on a worker thread (options.parseThread); in this thread otherwise. */
   parseThread?: boolean;
+  /** That thread also prepares the items for ingest (options.prepareOnParserThread). */
+  prepareOnParserThread?: boolean;
   /** Told what the file holds, for `mode=deactivate` (deactivate.ts). */
   observe?: ImportObserver;
   /** What the parser read, as the hub should take it (sale-status.ts: orders and their states). */
@@ -60,8 +62,37 @@ export interface ImportObserver {
 }
 
 interface Pending {
-  items: SourceItem[];
+  items: IngestItem[];
   lines: Map<string, number>;
+}
+
+/**
+ * The file's events. Parsing runs on its own thread, ahead of the ingest here (two cores for a
+ * big catalog). With prepareOnParserThread that thread also validates and writes out the items
+ * ingest takes as they are (engine/prepared.ts): the thread that writes the database is what
+ * limits a big import. Items a source mapping or the sale import's reading looks at stay objects.
+ */
+function parsedEvents(deps: ImportDeps, event: ImportFileEvent): AsyncIterable<CmlEvent<IngestItem>> {
+  const options = {
+    signal: event.signal,
+    fileLabel: event.filename,
+    rawFor: [...(deps.mappings?.keys() ?? []), ...(deps.reading?.rawFor ?? [])],
+    ...(event.received ? { received: event.received } : {}),
+  };
+  if (deps.reading) {
+    const parse = deps.parseThread === false ? parseCommerceMl : parseCommerceMlInWorker;
+    return deps.reading.read(parse(event.path, options));
+  }
+  if (deps.parseThread === false) return parseCommerceMl(event.path, options);
+  if (!deps.prepareOnParserThread) return parseCommerceMlInWorker(event.path, options);
+  const { runtime } = deps;
+  const entities = runtime.registry
+    .names()
+    .filter((entity) => !deps.mappings?.has(entity) && !runtime.ingest.ownership?.has(entity));
+  return parseCommerceMlInWorker(event.path, {
+    ...options,
+    prepare: { entities, custom: [...runtime.config.entities] },
+  });
 }
 
 /**
@@ -110,7 +141,7 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
     // The source mapping for this entity, the same one a pull would apply (sources[].mapping).
     const mapping = deps.mappings?.get(entity);
     if (mapping) {
-      const mapped = await mapSourceItems(mapping, items);
+      const mapped = await mapSourceItems(mapping, items.map(asSourceItem));
       items = mapped.items;
       counts['filtered']! += mapped.skipped;
       counts['invalid']! += mapped.invalid.length;
@@ -135,15 +166,7 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
 
   try {
     await inSession(sessionId, async () => {
-      // Parsing runs on its own thread, ahead of the ingest here (two cores for a big catalog).
-      const parse = deps.parseThread === false ? parseCommerceMl : parseCommerceMlInWorker;
-      const parsed = parse(event.path, {
-        signal: event.signal,
-        fileLabel: event.filename,
-        rawFor: [...(deps.mappings?.keys() ?? []), ...(deps.reading?.rawFor ?? [])],
-        ...(event.received ? { received: event.received } : {}),
-      });
-      for await (const cml of deps.reading ? deps.reading.read(parsed) : parsed) {
+      for await (const cml of parsedEvents(deps, event)) {
         if (cml.kind === 'package') deps.observe?.package(cml);
         if (cml.kind === 'item') {
           deps.observe?.item(cml.entity, cml.item.externalId);

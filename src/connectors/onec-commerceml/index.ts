@@ -81,6 +81,7 @@ export const onecCommercemlConnector: ConnectorFactory = {
                     batchSize: settings.batchSize,
                     mappings,
                     parseThread: settings.parseThread,
+                    prepareOnParserThread: settings.prepareOnParserThread,
                     ...(observe ? { observe } : {}),
                     ...(reading ? { reading } : {}),
                   },

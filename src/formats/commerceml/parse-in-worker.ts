@@ -1,9 +1,10 @@
 import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { IngestItem } from '../../engine/prepared.ts';
 import { CmlSyntaxError } from './errors.ts';
 import type { ReceivedBytes } from './received-bytes.ts';
 import type { CmlEvent } from './types.ts';
-import type { ControlMessage, ParseWorkerData, WorkerMessage } from './worker-protocol.ts';
+import type { ControlMessage, ParseWorkerData, PrepareInWorker, WorkerMessage } from './worker-protocol.ts';
 
 export interface ParseInWorkerOptions {
   signal?: AbortSignal;
@@ -12,6 +13,15 @@ export interface ParseInWorkerOptions {
   rawFor?: Iterable<string>;
   /** The file is still arriving: the parser thread reads what was received and waits for more. */
   received?: ReceivedBytes;
+}
+
+export interface PrepareInWorkerOptions extends ParseInWorkerOptions {
+  /**
+   * Items of these entities come prepared for ingest (engine/prepared.ts): validated and written
+   * as text on the parser thread, with the same registry as the importing thread's. Not for
+   * entities whose items something reads as objects before ingest (a source mapping).
+   */
+  prepare: PrepareInWorker;
 }
 
 // 500 events a message and 4 messages ahead: the parser keeps one ingest batch or two ready
@@ -24,18 +34,37 @@ const WINDOW = 4;
 // lives until it is posted: at 8 MB too many outlived a scavenge and were promoted, and the
 // old-generation marking cost more than the parsing. 24 MB: 10–20 CPU seconds less on a 1.5 GB
 // import, 8–15 MB more peak RSS (bench/README.md).
-const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 24, maxOldGenerationSizeMb: 64 };
+const RESOURCE_LIMITS = {
+  maxYoungGenerationSizeMb: 24,
+  maxOldGenerationSizeMb: 64,
+};
 
 /**
  * parseCommerceMl on a worker thread: the same events in the same order, with the same faults,
  * while the calling thread ingests what was parsed before (a 1 GB catalog keeps two cores busy
  * instead of one). Backpressure: the parser runs at most a few batches ahead of the consumer.
- * Items are plain objects (`raw` only for `rawFor` entities). Aborting ends the thread.
+ * Items are plain objects (`raw` only for `rawFor` entities), or prepared for ingest where
+ * `prepare` says so. Aborting ends the thread.
  */
-export async function* parseCommerceMlInWorker(
+export function parseCommerceMlInWorker(
   path: string,
-  options: ParseInWorkerOptions = {},
-): AsyncIterable<CmlEvent> {
+  options: PrepareInWorkerOptions,
+): AsyncIterable<CmlEvent<IngestItem>>;
+export function parseCommerceMlInWorker(
+  path: string,
+  options?: ParseInWorkerOptions,
+): AsyncIterable<CmlEvent>;
+export function parseCommerceMlInWorker(
+  path: string,
+  options: ParseInWorkerOptions & { prepare?: PrepareInWorker } = {},
+): AsyncIterable<CmlEvent<IngestItem>> {
+  return parseInWorker(path, options);
+}
+
+async function* parseInWorker(
+  path: string,
+  options: ParseInWorkerOptions & { prepare?: PrepareInWorker },
+): AsyncIterable<CmlEvent<IngestItem>> {
   const data: ParseWorkerData = {
     path,
     fileLabel: options.fileLabel ?? basename(path),
@@ -43,6 +72,7 @@ export async function* parseCommerceMlInWorker(
     batchEvents: BATCH_EVENTS,
     window: WINDOW,
     receiving: options.received !== undefined,
+    ...(options.prepare ? { prepare: options.prepare } : {}),
   };
   const worker = new Worker(workerEntry(), { workerData: data, resourceLimits: RESOURCE_LIMITS });
   const control = (message: ControlMessage) => worker.postMessage(message);

@@ -1,4 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { createEntityRegistry } from '../../core/entities/index.ts';
+import { type IngestItem, prepareItem } from '../../engine/prepared.ts';
 import { CmlSyntaxError } from './errors.ts';
 import { parseCommerceMl } from './parser.ts';
 import { ReceivedBytes } from './received-bytes.ts';
@@ -10,10 +12,12 @@ import type { ControlMessage, ParseWorkerData, WorkerMessage } from './worker-pr
  * of plain objects, at most `window` batches ahead of what the importing thread has taken.
  */
 const port = parentPort!;
-const { path, fileLabel, rawFor, batchEvents, window, receiving } = workerData as ParseWorkerData;
+const { path, fileLabel, rawFor, batchEvents, window, receiving, prepare } = workerData as ParseWorkerData;
 const withRaw = new Set(rawFor);
+const preparing = new Set(prepare?.entities ?? []);
+const registry = prepare ? createEntityRegistry(prepare.custom) : undefined;
 let credits = window;
-let batch: CmlEvent[] = [];
+let batch: CmlEvent<IngestItem>[] = [];
 // Waiting for 1C's next chunk, the parser hands on the events it holds now: the importing thread
 // must not wait for a whole batch that only the next chunk would fill. (At most one batch over
 // the window: credits go below zero until the importing thread catches up.)
@@ -40,11 +44,14 @@ port.on('message', (message: ControlMessage) => {
 const post = (message: WorkerMessage) => port.postMessage(message);
 
 // Items leave as plain objects; `raw` (built lazily by the parser) only for the entities whose
-// source mapping may read it, since building and copying it is most of an item's cost.
-function plain(event: CmlEvent): CmlEvent {
+// source mapping may read it, since building and copying it is most of an item's cost. Items of
+// the entities to prepare leave prepared for ingest instead (a few strings, not an object tree).
+function plain(event: CmlEvent): CmlEvent<IngestItem> {
   if (event.kind !== 'item') return event;
   const { externalId, data, deleted } = event.item;
   const item = deleted === undefined ? { externalId, data } : { externalId, data, deleted };
+  if (registry && preparing.has(event.entity))
+    return { ...event, item: prepareItem(registry, event.entity, item) };
   if (withRaw.has(event.entity)) Object.assign(item, { raw: event.item.raw });
   return { ...event, item };
 }

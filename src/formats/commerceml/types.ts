@@ -15,8 +15,11 @@ import type {
 /** Which exchange file a package is, judged by its root children (and, for offers, the name). */
 export type CmlDocumentKind = 'import' | 'offers' | 'prices' | 'rests' | 'orders' | 'unknown';
 
-/** What the parser emits, in document order. `entity` is a canonical entity name. */
-export type CmlEvent =
+/**
+ * What the parser emits, in document order. `entity` is a canonical entity name. Items are as
+ * sources send them; the parser thread may send them prepared for ingest (parse-in-worker.ts).
+ */
+export type CmlEvent<Item = SourceItem> =
   | {
       kind: 'package';
       file: string;
@@ -26,7 +29,7 @@ export type CmlEvent =
       catalogId?: string;
       classifierId?: string;
     }
-  | { kind: 'item'; entity: string; item: SourceItem; line: number }
+  | { kind: 'item'; entity: string; item: Item; line: number }
   | { kind: 'itemError'; entity: string; externalId?: string; message: string; line: number };
 
 /** A canonical record as the writers take it: the 1C Ид it has (or gets) in the file, and its data. */

@@ -1,3 +1,5 @@
+import type { CustomEntityDeclaration } from '../../core/entities/index.ts';
+import type { IngestItem } from '../../engine/prepared.ts';
 import type { ReceivedSoFar } from './received-bytes.ts';
 import type { CmlEvent } from './types.ts';
 
@@ -13,11 +15,20 @@ export interface ParseWorkerData {
   window: number;
   /** The file is still arriving: how much may be read comes in `received` messages. */
   receiving: boolean;
+  /** Items of these entities leave prepared for ingest (engine/prepared.ts); none when absent. */
+  prepare?: PrepareInWorker;
+}
+
+/** What the parser thread needs to prepare items as the importing thread's ingest would take them. */
+export interface PrepareInWorker {
+  entities: string[];
+  /** The configuration's custom entities (obmen.yaml `entities:`), for the same registry. */
+  custom: CustomEntityDeclaration[];
 }
 
 /** Parser thread → importing thread. The importing thread answers each `events` with a credit. */
 export type WorkerMessage =
-  | { events: CmlEvent[] }
+  | { events: CmlEvent<IngestItem>[] }
   | { end: true }
   | { fault: { file: string; line: number; column: number; message: string } }
   | { error: { message: string } };

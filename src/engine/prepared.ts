@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import type { SourceItem } from '../core/connector.ts';
+import type { EntityRegistry } from '../core/entities/index.ts';
+import { stableStringify } from '../core/hash.ts';
+import { type MatchRule, matchKeysOf } from '../matching/rules.ts';
+
+/**
+ * An object's content made ready for ingest on another thread: validated, its references
+ * found, its match keys taken and its stable JSON written. The thread that ingests then only
+ * puts the hub ids of the references into the text, hashes and writes it: no object is built
+ * there, no zod, no copy. (A big 1C import is bound by the one thread that writes the
+ * database; the parser thread has time to spare.)
+ *
+ * The text is exactly what ingest's own path writes for the same content — stableStringify of
+ * the validated content with every reference replaced by its hub id — so the two paths give the
+ * same hashes, and an object sent one way and then the other is unchanged (test/ingest-prepared.test.ts).
+ */
+export interface PreparedContent {
+  /** The stable JSON cut at each reference: parts[0] "hub id of refs[0]" parts[1] … */
+  parts: string[];
+  /** The references in the order they stand in the text, as source ids. */
+  refs: Array<{ entity: string; id: string }>;
+  /** matchKeysOf the validated content. */
+  keys: Array<{ rule: MatchRule; key: string }>;
+}
+
+/** A source object whose content was prepared: ingest reads `prepared`, there is no `data`. */
+export interface PreparedItem extends Omit<SourceItem, 'data' | 'raw'> {
+  prepared: PreparedContent;
+}
+
+/** What ingest takes: objects as sources send them, or prepared ones. */
+export type IngestItem = SourceItem | PreparedItem;
+
+export function isPrepared(item: IngestItem): item is PreparedItem {
+  return (item as PreparedItem).prepared !== undefined;
+}
+
+/**
+ * A stand-in for each reference while the text is written: `"<PLACEHOLDER><index>"`. The random
+ * part is made once per thread, so a value in the data cannot be taken for one; prepareItem
+ * also checks that the text holds each exactly once.
+ */
+const PLACEHOLDER = `obmen-ref-${randomBytes(12).toString('hex')}-`;
+const OPENING = `"${PLACEHOLDER}`;
+
+/**
+ * The prepared form of one item, or the item as it was: when its content does not validate
+ * (ingest reports that, in its own words, with the rest of the batch), is a deletion without
+ * content (ingest keeps the last content then), or cannot be written as text with stand-ins.
+ */
+export function prepareItem(registry: EntityRegistry, entity: string, item: SourceItem): IngestItem {
+  const data = item.data;
+  if (item.deleted === true && (!data || Object.keys(data).length === 0)) return item;
+  const checked = registry.validate(entity, data);
+  if (!checked.ok) return item;
+  const refs: Array<{ entity: string; id: string }> = [];
+  const { data: marked } = registry.mapRefs(entity, checked.data, (refEntity, id) => {
+    refs.push({ entity: refEntity, id });
+    return `${PLACEHOLDER}${refs.length - 1}`;
+  });
+  const text = stableStringify(marked);
+  // Cut at each stand-in (indexOf: a regular expression over the whole text cost more than
+  // validating it did).
+  const parts: string[] = [];
+  const ordered: Array<{ entity: string; id: string }> = [];
+  const seen = new Set<number>();
+  let from = 0;
+  for (let at = text.indexOf(OPENING); at !== -1; at = text.indexOf(OPENING, from)) {
+    const end = text.indexOf('"', at + OPENING.length);
+    const index = Number(text.slice(at + OPENING.length, end));
+    if (end === -1 || !Number.isInteger(index) || refs[index] === undefined || seen.has(index)) return item;
+    seen.add(index);
+    parts.push(text.slice(from, at));
+    ordered.push(refs[index]!);
+    from = end + 1;
+  }
+  if (ordered.length !== refs.length) return item;
+  parts.push(text.slice(from));
+  // Built field by field: a parsed item's `raw` is a getter that would build the raw tree.
+  const ready: PreparedItem = {
+    externalId: item.externalId,
+    prepared: { parts, refs: ordered, keys: matchKeysOf(entity, checked.data) },
+  };
+  if (item.deleted !== undefined) ready.deleted = item.deleted;
+  if (item.sourceUpdatedAt !== undefined) ready.sourceUpdatedAt = item.sourceUpdatedAt;
+  return ready;
+}
+
+/** The stable JSON with hub ids in place, or undefined when a reference has none yet. */
+export function preparedJson(
+  prepared: PreparedContent,
+  hubId: (entity: string, id: string) => string | undefined,
+): string | undefined {
+  let text = prepared.parts[0]!;
+  for (let i = 0; i < prepared.refs.length; i++) {
+    const ref = prepared.refs[i]!;
+    const id = hubId(ref.entity, ref.id);
+    if (id === undefined) return undefined;
+    text += JSON.stringify(id) + prepared.parts[i + 1]!;
+  }
+  return text;
+}
+
+/** The validated content in source-id form, for the paths that work on objects (ownership). */
+export function preparedData(prepared: PreparedContent): Record<string, unknown> {
+  return JSON.parse(preparedJson(prepared, (_entity, id) => id)!) as Record<string, unknown>;
+}
+
+/** The item with its content as an object again (see preparedData). */
+export function asSourceItem(item: IngestItem): SourceItem {
+  if (!isPrepared(item)) return item;
+  const { prepared, ...rest } = item;
+  return { ...rest, data: preparedData(prepared) };
+}

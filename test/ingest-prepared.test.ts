@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../src/core/clock.ts';
+import type { SourceItem } from '../src/core/connector.ts';
+import { createEntityRegistry } from '../src/core/entities/index.ts';
+import { type IngestContext, ingest } from '../src/engine/ingest.ts';
+import { compileOwnership } from '../src/engine/ownership.ts';
+import { type IngestItem, isPrepared, preparedData, prepareItem } from '../src/engine/prepared.ts';
+import type { Store } from '../src/store/store.ts';
+import { hubIdOf } from './support/links.ts';
+import { forEachDialect } from './support/stores.ts';
+
+/**
+ * Items prepared on another thread (engine/prepared.ts) against the same items as sources send
+ * them: the hub must not be able to tell them apart — same text, same hash, same references,
+ * same match keys, same errors.
+ */
+const registry = createEntityRegistry();
+
+function context(store: Store, extra: Partial<IngestContext> = {}): IngestContext {
+  return {
+    store,
+    registry,
+    routes: [],
+    historyVersions: 5,
+    clock: new ManualClock(),
+    matching: true,
+    ...extra,
+  };
+}
+
+/** A product with every kind of reference a 1C catalog gives it. */
+function kettle(id: string, extra: Record<string, unknown> = {}): SourceItem {
+  return {
+    externalId: id,
+    data: {
+      name: 'Чайник "Vitek" 1,7 л',
+      article: ' VT-7 ',
+      groupId: 'grp-1',
+      baseUnitId: '796',
+      barcodes: ['4601234567890'],
+      properties: [
+        { propertyId: 'prop-color', valueId: 'val-white' },
+        { propertyId: 'prop-power', value: '2200' },
+      ],
+      attributes: { ВидНоменклатуры: 'Товар' },
+      ...extra,
+    },
+  };
+}
+
+const prepared = (entity: string, items: SourceItem[]): IngestItem[] =>
+  items.map((item) => prepareItem(registry, entity, item));
+
+async function stored(store: Store, recordId: string) {
+  return store.db
+    .selectFrom('records')
+    .select(['version', 'hash', 'data'])
+    .where('entity', '=', 'product')
+    .where('id', '=', recordId)
+    .executeTakeFirstOrThrow();
+}
+
+forEachDialect('ingest of prepared items', (db) => {
+  test('a product prepared and the same product as sent are one version: same text, same hash', async () => {
+    const store = await db().open();
+    try {
+      const ctx = context(store);
+      const first = await ingest(ctx, {
+        system: 'onec',
+        entity: 'product',
+        items: prepared('product', [kettle('p-1')]),
+      });
+      assert.equal(first.created, 1);
+      const recordId = first.records[0]!.recordId;
+      const before = await stored(store, recordId);
+      // The references hold hub ids (reserved: the group, unit and properties come later).
+      const data = JSON.parse(before.data) as Record<string, unknown>;
+      assert.equal(data['groupId'], await hubIdOf(store, 'product_group', 'onec', 'grp-1'));
+      assert.equal(data['baseUnitId'], await hubIdOf(store, 'unit', 'onec', '796'));
+      assert.equal(data['article'], 'VT-7', 'validated (trimmed) like the plain path');
+
+      const plain = await ingest(ctx, { system: 'onec', entity: 'product', items: [kettle('p-1')] });
+      assert.deepEqual([plain.unchanged, plain.updated, plain.created], [1, 0, 0]);
+      const again = await ingest(ctx, {
+        system: 'onec',
+        entity: 'product',
+        items: prepared('product', [kettle('p-1')]),
+      });
+      assert.deepEqual([again.unchanged, again.updated], [1, 0]);
+      assert.deepEqual(await stored(store, recordId), before);
+
+      // A change sent prepared writes what the plain path writes for it.
+      const changed = await ingest(ctx, {
+        system: 'onec',
+        entity: 'product',
+        items: prepared('product', [kettle('p-1', { name: 'Чайник Vitek VT-7' })]),
+      });
+      assert.equal(changed.updated, 1);
+      const after = await stored(store, recordId);
+      assert.equal(after.version, 2);
+      const plainChange = await ingest(ctx, {
+        system: 'onec',
+        entity: 'product',
+        items: [kettle('p-1', { name: 'Чайник Vitek VT-7' })],
+      });
+      assert.equal(plainChange.unchanged, 1);
+      assert.deepEqual(await stored(store, recordId), after);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('match keys are written from prepared content, and a prepared product is matched by them', async () => {
+    const store = await db().open();
+    try {
+      const ctx = context(store);
+      const fromSite = await ingest(ctx, { system: 'site', entity: 'product', items: [kettle('site-9')] });
+      const keys = await store.db
+        .selectFrom('match_keys')
+        .select(['rule', 'key'])
+        .where('record_id', '=', fromSite.records[0]!.recordId)
+        .orderBy('rule')
+        .execute();
+      assert.deepEqual(
+        keys.map((k) => k.rule),
+        ['article', 'barcode'],
+      );
+      // The same kettle from 1C, prepared: matched by article to the site's record, not a second one.
+      const fromOnec = await ingest(ctx, {
+        system: 'onec',
+        entity: 'product',
+        items: prepared('product', [kettle('1c-9')]),
+      });
+      assert.deepEqual([fromOnec.matched, fromOnec.created], [1, 0]);
+      assert.equal(fromOnec.records[0]!.recordId, fromSite.records[0]!.recordId);
+      const onecKeys = await ingest(ctx, {
+        system: 'onec',
+        entity: 'product',
+        items: prepared('product', [kettle('1c-10', { article: 'VT-10', barcodes: ['4600000000010'] })]),
+      });
+      const written = await store.db
+        .selectFrom('match_keys')
+        .select(['rule', 'key'])
+        .where('record_id', '=', onecKeys.records[0]!.recordId)
+        .orderBy('rule')
+        .execute();
+      assert.deepEqual(written, [
+        { rule: 'article', key: 'VT-10' },
+        { rule: 'barcode', key: '4600000000010' },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('what cannot be prepared stays as sent, and ingest reports it in its own words', async () => {
+    const store = await db().open();
+    try {
+      const bad = kettle('p-bad', { barcodes: 'not a list' });
+      const deletion: SourceItem = { externalId: 'p-gone', data: {}, deleted: true };
+      const items = prepared('product', [bad, deletion, kettle('p-ok')]);
+      assert.equal(isPrepared(items[0]!), false, 'invalid content is left to ingest');
+      assert.equal(isPrepared(items[1]!), false, 'a deletion without content keeps the last content');
+      assert.equal(isPrepared(items[2]!), true);
+      const result = await ingest(context(store), { system: 'onec', entity: 'product', items });
+      // The rest of the batch goes on: the kettle, and the deletion (kept as a deleted record).
+      assert.equal(result.created, 2);
+      assert.equal(result.invalid.length, 1);
+      assert.match(result.invalid[0]!.message, /^product p-bad from onec: product\.barcodes/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('with field ownership the prepared content is merged as an object, like the plain one', async () => {
+    const store = await db().open();
+    try {
+      const ctx = context(store, {
+        ownership: compileOwnership({ product: { owners: { site: ['name'] }, unowned: 'any' } }),
+      });
+      const first = await ingest(ctx, { system: 'site', entity: 'product', items: [kettle('x-1')] });
+      await ingest(ctx, { system: 'onec', entity: 'product', items: [kettle('x-1-1c')] });
+      // 1C sends another name: the site owns it, so the stored name stays the site's.
+      const renamed = await ingest(ctx, {
+        system: 'onec',
+        entity: 'product',
+        items: prepared('product', [kettle('x-1-1c', { name: 'Имя из 1С', description: 'из 1С' })]),
+      });
+      assert.equal(renamed.records[0]!.recordId, first.records[0]!.recordId);
+      const data = JSON.parse((await stored(store, first.records[0]!.recordId)).data);
+      assert.equal(data.name, 'Чайник "Vitek" 1,7 л');
+      assert.equal(data.description, 'из 1С');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+test('prepared text is the validated content: preparedData gives it back in source-id form', () => {
+  const item = prepareItem(registry, 'product', kettle('p-2', { name: 'obmen-ref-00-0 "в кавычках"' }));
+  assert.ok(isPrepared(item));
+  const checked = registry.validate('product', kettle('p-2', { name: 'obmen-ref-00-0 "в кавычках"' }).data);
+  assert.ok(checked.ok);
+  assert.deepEqual(preparedData(item.prepared), checked.data);
+  assert.deepEqual(item.prepared.refs.map((r) => `${r.entity}:${r.id}`).sort(), [
+    'product_group:grp-1',
+    'property:prop-color',
+    'property:prop-power',
+    'unit:796',
+  ]);
+  assert.equal(item.prepared.parts.length, item.prepared.refs.length + 1);
+});
