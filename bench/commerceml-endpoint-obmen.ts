@@ -88,6 +88,7 @@ export async function startObmenProcess(options: {
   importStepSeconds: number;
   parseThread: boolean;
   importWhileReceiving?: boolean;
+  prepareOnParserThread?: boolean;
   nodeFlags: string[];
   /** Another checkout of obmen to run (a "before" build); default: this one. */
   repo?: string;
@@ -112,6 +113,7 @@ export async function startObmenProcess(options: {
       `      importStepSeconds: ${options.importStepSeconds}`,
       ...(options.parseThread ? [] : ['      parseThread: false']),
       ...(options.importWhileReceiving === false ? ['      importWhileReceiving: false'] : []),
+      ...(options.prepareOnParserThread ? ['      prepareOnParserThread: true'] : []),
       '',
     ].join('\n'),
   );

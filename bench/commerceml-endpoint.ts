@@ -8,7 +8,7 @@
  *
  *   node --import tsx bench/commerceml-endpoint.ts [--goods N] [--properties N] [--zip]
  *        [--build bin|tsx|compiled] [--node-flags "..."] [--parse-thread false] [--step S]
- *        [--import-while-receiving false]
+ *        [--import-while-receiving false] [--prepare-on-parser-thread]
  *        [--name suffix] [--obmen-dir DIR]
  *
  * --build bin (default) starts bin/obmen.mjs as users do after `npm start` (the compiled
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     'obmen-dir': { type: 'string' },
     'parse-thread': { type: 'string', default: 'true' },
     'import-while-receiving': { type: 'string', default: 'true' },
+    'prepare-on-parser-thread': { type: 'boolean', default: false },
   },
 });
 
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     importStepSeconds: Number(values.step),
     parseThread: values['parse-thread'] !== 'false',
     importWhileReceiving: values['import-while-receiving'] !== 'false',
+    prepareOnParserThread: values['prepare-on-parser-thread'],
     nodeFlags,
     ...(values['obmen-dir'] ? { repo: values['obmen-dir'] } : {}),
   });
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
     importStepSeconds: Number(values.step),
     parseThread: values['parse-thread'] !== 'false',
     importWhileReceiving: values['import-while-receiving'] !== 'false',
+    prepareOnParserThread: values['prepare-on-parser-thread'],
     ...(marks['zipped'] ? { zipSeconds: seconds(start, marks['zipped']) } : {}),
     uploadSeconds: seconds(uploadFrom, uploaded),
     importSeconds: seconds(uploaded, imported),
