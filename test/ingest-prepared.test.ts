@@ -61,6 +61,16 @@ async function stored(store: Store, recordId: string) {
     .executeTakeFirstOrThrow();
 }
 
+/** The match keys stored for a record, by rule. */
+function matchKeys(store: Store, recordId: string) {
+  return store.db
+    .selectFrom('match_keys')
+    .select(['rule', 'key'])
+    .where('record_id', '=', recordId)
+    .orderBy('rule')
+    .execute();
+}
+
 forEachDialect('ingest of prepared items', (db) => {
   test('a product prepared and the same product as sent are one version: same text, same hash', async () => {
     const store = await db().open();
@@ -116,16 +126,10 @@ forEachDialect('ingest of prepared items', (db) => {
     try {
       const ctx = context(store);
       const fromSite = await ingest(ctx, { system: 'site', entity: 'product', items: [kettle('site-9')] });
-      const keys = await store.db
-        .selectFrom('match_keys')
-        .select(['rule', 'key'])
-        .where('record_id', '=', fromSite.records[0]!.recordId)
-        .orderBy('rule')
-        .execute();
-      assert.deepEqual(
-        keys.map((k) => k.rule),
-        ['article', 'barcode'],
-      );
+      assert.deepEqual(await matchKeys(store, fromSite.records[0]!.recordId), [
+        { rule: 'article', key: 'VT-7' },
+        { rule: 'barcode', key: '4601234567890' },
+      ]);
       // The same kettle from 1C, prepared: matched by article to the site's record, not a second one.
       const fromOnec = await ingest(ctx, {
         system: 'onec',
@@ -139,13 +143,7 @@ forEachDialect('ingest of prepared items', (db) => {
         entity: 'product',
         items: prepared('product', [kettle('1c-10', { article: 'VT-10', barcodes: ['4600000000010'] })]),
       });
-      const written = await store.db
-        .selectFrom('match_keys')
-        .select(['rule', 'key'])
-        .where('record_id', '=', onecKeys.records[0]!.recordId)
-        .orderBy('rule')
-        .execute();
-      assert.deepEqual(written, [
+      assert.deepEqual(await matchKeys(store, onecKeys.records[0]!.recordId), [
         { rule: 'article', key: 'VT-10' },
         { rule: 'barcode', key: '4600000000010' },
       ]);
