@@ -34,10 +34,7 @@ const WINDOW = 4;
 // lives until it is posted: at 8 MB too many outlived a scavenge and were promoted, and the
 // old-generation marking cost more than the parsing. 24 MB: 10–20 CPU seconds less on a 1.5 GB
 // import, 8–15 MB more peak RSS (bench/README.md).
-const RESOURCE_LIMITS = {
-  maxYoungGenerationSizeMb: 24,
-  maxOldGenerationSizeMb: 64,
-};
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 24, maxOldGenerationSizeMb: 64 };
 
 /**
  * parseCommerceMl on a worker thread: the same events in the same order, with the same faults,
