@@ -68,8 +68,9 @@ export function prepareItem(registry: EntityRegistry, entity: string, item: Sour
   let from = 0;
   for (let at = text.indexOf(OPENING); at !== -1; at = text.indexOf(OPENING, from)) {
     const end = text.indexOf('"', at + OPENING.length);
+    if (end === -1) return item;
     const index = Number(text.slice(at + OPENING.length, end));
-    if (end === -1 || !Number.isInteger(index) || refs[index] === undefined || seen.has(index)) return item;
+    if (!Number.isInteger(index) || refs[index] === undefined || seen.has(index)) return item;
     seen.add(index);
     parts.push(text.slice(from, at));
     ordered.push(refs[index]!);

@@ -66,7 +66,7 @@ function sendOnce(request: ExchangeHttpRequest): Promise<ExchangeHttpResponse> {
           resolve({
             status: response.statusCode ?? 0,
             contentType: type ?? null,
-            body: new Uint8Array(Buffer.concat(pieces)),
+            body: Buffer.concat(pieces),
           });
         });
       },

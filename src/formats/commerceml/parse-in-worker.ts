@@ -51,16 +51,9 @@ export function parseCommerceMlInWorker(
   path: string,
   options?: ParseInWorkerOptions,
 ): AsyncIterable<CmlEvent>;
-export function parseCommerceMlInWorker(
+export async function* parseCommerceMlInWorker(
   path: string,
   options: ParseInWorkerOptions & { prepare?: PrepareInWorker } = {},
-): AsyncIterable<CmlEvent<IngestItem>> {
-  return parseInWorker(path, options);
-}
-
-async function* parseInWorker(
-  path: string,
-  options: ParseInWorkerOptions & { prepare?: PrepareInWorker },
 ): AsyncIterable<CmlEvent<IngestItem>> {
   const data: ParseWorkerData = {
     path,
