@@ -44,6 +44,16 @@ export interface ProcessProbe {
   writeBytes: number;
 }
 
+/**
+ * The node flags on a script's `#!/usr/bin/env -S node …` line (none for a plain `#!/usr/bin/env
+ * node`, or for a checkout older than them): what a user's `obmen start` runs with.
+ */
+export function binNodeFlags(path: string): string[] {
+  const first = readFileSync(path, 'utf8').split('\n', 1)[0]!;
+  const match = /^#!\S*env\s+-S\s+node\s+(.*)$/.exec(first.trim());
+  return match ? match[1]!.split(/\s+/).filter(Boolean) : [];
+}
+
 const CLOCK_TICKS = (() => {
   try {
     return Number(execSync('getconf CLK_TCK', { stdio: ['ignore', 'pipe', 'ignore'] }).toString()) || 100;
@@ -113,7 +123,7 @@ export async function startObmenProcess(options: {
       `      importStepSeconds: ${options.importStepSeconds}`,
       ...(options.parseThread ? [] : ['      parseThread: false']),
       ...(options.importWhileReceiving === false ? ['      importWhileReceiving: false'] : []),
-      ...(options.prepareOnParserThread ? ['      prepareOnParserThread: true'] : []),
+      ...(options.prepareOnParserThread === false ? ['      prepareOnParserThread: false'] : []),
       '',
     ].join('\n'),
   );
@@ -124,7 +134,9 @@ export async function startObmenProcess(options: {
     });
   }
   const entry = options.build === 'compiled' ? await compiledEntry(repo) : join(repo, 'bin', 'obmen.mjs');
-  const child = spawn(process.execPath, [...options.nodeFlags, entry, 'start', '--config', config], {
+  // node's flags as `obmen start` gets them from bin/obmen.mjs's first line, then the benchmark's own.
+  const flags = [...binNodeFlags(join(repo, 'bin', 'obmen.mjs')), ...options.nodeFlags];
+  const child = spawn(process.execPath, [...flags, entry, 'start', '--config', config], {
     cwd: options.dir,
     env: {
       ...process.env,

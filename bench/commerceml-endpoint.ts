@@ -8,12 +8,13 @@
  *
  *   node --import tsx bench/commerceml-endpoint.ts [--goods N] [--properties N] [--zip]
  *        [--build bin|tsx|compiled] [--node-flags "..."] [--parse-thread false] [--step S]
- *        [--import-while-receiving false] [--prepare-on-parser-thread]
+ *        [--import-while-receiving false] [--prepare-on-parser-thread false]
  *        [--name suffix] [--obmen-dir DIR]
  *
  * --build bin (default) starts bin/obmen.mjs as users do after `npm start` (the compiled
  * dist/cli, built first when stale); tsx forces it to run the TypeScript sources; compiled
- * runs a bundle the benchmark makes itself (for checkouts without dist/cli). --node-flags go to obmen's node, e.g.
+ * runs a bundle the benchmark makes itself (for checkouts without dist/cli). obmen's node gets the
+ * flags of bin/obmen.mjs's `#!/usr/bin/env -S node …` line, as `obmen start` does, then --node-flags, e.g.
  * "--max-old-space-size=128" or "--cpu-prof --cpu-prof-dir=/tmp/prof". --obmen-dir runs another
  * checkout of obmen (e.g. `git worktree add` of an older commit, for a "before" figure).
  * Writes bench/results/commerceml-endpoint[-suffix].json.
@@ -30,12 +31,18 @@ import Database from 'better-sqlite3';
 import { runCatalogExchange } from '../emulators/onec-exchange/index.ts';
 import { ExchangeClient } from '../src/exchange/commerceml/index.ts';
 import { generateCatalog } from '../src/formats/commerceml/index.ts';
-import { type ObmenBuild, type ProcessProbe, startObmenProcess } from './commerceml-endpoint-obmen.ts';
+import {
+  binNodeFlags,
+  type ObmenBuild,
+  type ProcessProbe,
+  startObmenProcess,
+} from './commerceml-endpoint-obmen.ts';
 
 const LOGIN = 'bench';
 const PASSWORD = 'bench-password';
 const TARGETS = { mbPerSecond: 30, peakRssMb: 256 };
 const MB = 1024 * 1024;
+const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +57,7 @@ const { values } = parseArgs({
     'obmen-dir': { type: 'string' },
     'parse-thread': { type: 'string', default: 'true' },
     'import-while-receiving': { type: 'string', default: 'true' },
-    'prepare-on-parser-thread': { type: 'boolean', default: false },
+    'prepare-on-parser-thread': { type: 'string', default: 'true' },
   },
 });
 
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
     importStepSeconds: Number(values.step),
     parseThread: values['parse-thread'] !== 'false',
     importWhileReceiving: values['import-while-receiving'] !== 'false',
-    prepareOnParserThread: values['prepare-on-parser-thread'],
+    prepareOnParserThread: values['prepare-on-parser-thread'] !== 'false',
     nodeFlags,
     ...(values['obmen-dir'] ? { repo: values['obmen-dir'] } : {}),
   });
@@ -139,11 +146,14 @@ async function main(): Promise<void> {
     propertiesPerGood: properties,
     zip: values.zip,
     obmenBuild: build,
-    obmenNodeFlags: nodeFlags.join(' ') || 'none',
+    // Those of bin/obmen.mjs's first line (as users start it), then --node-flags.
+    obmenNodeFlags:
+      [...binNodeFlags(join(values['obmen-dir'] ?? REPO, 'bin', 'obmen.mjs')), ...nodeFlags].join(' ') ||
+      'none',
     importStepSeconds: Number(values.step),
     parseThread: values['parse-thread'] !== 'false',
     importWhileReceiving: values['import-while-receiving'] !== 'false',
-    prepareOnParserThread: values['prepare-on-parser-thread'],
+    prepareOnParserThread: values['prepare-on-parser-thread'] !== 'false',
     ...(marks['zipped'] ? { zipSeconds: seconds(start, marks['zipped']) } : {}),
     uploadSeconds: seconds(uploadFrom, uploaded),
     importSeconds: seconds(uploaded, imported),

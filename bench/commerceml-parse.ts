@@ -5,15 +5,21 @@ import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createEntityRegistry } from '../src/core/entities/index.ts';
 import { generateCatalog } from '../src/formats/commerceml/generate.ts';
+import { parseCommerceMlInWorker } from '../src/formats/commerceml/parse-in-worker.ts';
 import { parseCommerceMl } from '../src/formats/commerceml/parser.ts';
+import type { CmlEvent } from '../src/formats/commerceml/types.ts';
 import { startProcessSampler } from './rss.ts';
 
 /**
- * `node --import tsx bench/commerceml-parse.ts [--goods 100000] [--properties 10] [--file path]`
+ * `node --import tsx bench/commerceml-parse.ts [--goods 100000] [--properties 10] [--file path]
+ *  [--thread main|worker] [--prepare] [--name suffix]`
  * Generates a deterministic import.xml (generateCatalog), then parses it in a child process
- * (so the peak RSS is the parser's alone) and reports MB/s, goods/s and peak RSS.
- * Writes bench/results/commerceml-parse.json.
+ * (so the peak RSS is the parser's alone) and reports MB/s, goods/s and peak RSS. `--thread
+ * worker` parses on a worker thread as the exchange endpoint does (parseCommerceMlInWorker; the
+ * CPU is the whole process's), `--prepare` also prepares every item there for ingest
+ * (engine/prepared.ts, the endpoint's default). Writes bench/results/commerceml-parse[-suffix].json.
  */
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -27,6 +33,9 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     file: { type: 'string' },
     child: { type: 'boolean', default: false },
+    thread: { type: 'string', default: 'main' },
+    prepare: { type: 'boolean', default: false },
+    name: { type: 'string' },
   },
 });
 
@@ -52,7 +61,7 @@ async function parseFile(file: string): Promise<ParseFigures> {
   let goods = 0;
   let items = 0;
   let itemErrors = 0;
-  for await (const event of parseCommerceMl(file)) {
+  for await (const event of parsedEvents(file)) {
     if (event.kind === 'item') {
       items += 1;
       if (event.entity === 'product') goods += 1;
@@ -78,6 +87,15 @@ async function parseFile(file: string): Promise<ParseFigures> {
   };
 }
 
+/** The parser as --thread and --prepare ask for it. */
+function parsedEvents(file: string): AsyncIterable<CmlEvent<unknown>> {
+  if (values.thread === 'main') return parseCommerceMl(file);
+  const entities = createEntityRegistry([]).names();
+  return values.prepare
+    ? parseCommerceMlInWorker(file, { prepare: { entities, custom: [] } })
+    : parseCommerceMlInWorker(file);
+}
+
 function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
@@ -97,7 +115,16 @@ function gitCommit(): string | undefined {
 }
 
 function parseInChild(file: string): Promise<ParseFigures> {
-  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--child', '--file', file];
+  const args = [
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    '--child',
+    '--file',
+    file,
+    '--thread',
+    values.thread,
+    ...(values.prepare ? ['--prepare'] : []),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -118,6 +145,8 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await parseFile(values.file!)));
     return;
   }
+  if (values.thread !== 'main' && values.thread !== 'worker') throw new Error('--thread: use main or worker');
+  if (values.prepare && values.thread !== 'worker') throw new Error('--prepare needs --thread worker');
   const goods = Number(values.goods);
   const propertiesPerGood = Number(values.properties);
   const seed = Number(values.seed);
@@ -154,6 +183,8 @@ async function main(): Promise<void> {
       loadAverage: loadavg().map((n) => round(n)),
       commit: gitCommit(),
       input: values.file ?? { generated: { goods, propertiesPerGood, seed, ...generation } },
+      thread: values.thread,
+      prepare: values.prepare,
       targets: TARGETS,
       pass,
       ...figures,
@@ -173,8 +204,9 @@ async function main(): Promise<void> {
       `targets: ≥ ${TARGETS.parserMbPerSecond} MB/s ${pass.mbPerSecond ? 'PASS' : 'FAIL'}, RSS ≤ ${TARGETS.peakRssMb} MB ${pass.peakRss ? 'PASS' : 'FAIL'}`,
     );
     mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, 'commerceml-parse.json'), `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`results: ${join(RESULTS, 'commerceml-parse.json')}`);
+    const out = join(RESULTS, `commerceml-parse${values.name ? `-${values.name}` : ''}.json`);
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`results: ${out}`);
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { startObmenProcess } from '../bench/commerceml-endpoint-obmen.ts';
+import { binNodeFlags, startObmenProcess } from '../bench/commerceml-endpoint-obmen.ts';
 import { runCatalogExchange } from '../emulators/onec-exchange/index.ts';
 // @ts-expect-error plain ESM helper of the build scripts, without types
 import { bundleIsFresh } from '../scripts/cli-bundle.mjs';
@@ -67,3 +67,18 @@ for (const build of ['bin', 'tsx'] as const) {
     }
   });
 }
+
+/**
+ * V8 reads the young generation's size only at start-up, so bin/obmen.mjs carries it on its
+ * first line; npm's scripts start node themselves and must pass the same flags.
+ */
+test('bin/obmen.mjs runs as a program with its node flags, and npm start / npm run obmen pass the same', () => {
+  const flags = binNodeFlags('bin/obmen.mjs');
+  assert.ok(flags.includes('--max-semi-space-size=8'), `flags on the first line: ${flags.join(' ')}`);
+  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+  assert.equal(scripts.start, `node ${flags.join(' ')} bin/obmen.mjs start`);
+  assert.equal(scripts.obmen, `node ${flags.join(' ')} bin/obmen.mjs`);
+  // Run directly, as the `obmen` command is: env must accept the line (-S splits the flags).
+  const help = execFileSync('bin/obmen.mjs', ['help'], { encoding: 'utf8' });
+  assert.match(help, /Usage: obmen <command>/);
+});

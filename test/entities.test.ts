@@ -566,6 +566,29 @@ describe('custom entities', () => {
     assert.deepEqual(missing, [{ path: 'tagIds[2]', entity: 'tag', id: 't2' }]);
   });
 
+  it('replace ids in place without a copy, and put exactly the values that were there back', () => {
+    const data = {
+      ownerId: 17,
+      items: [{ productId: 'p1' }, { productId: null }],
+      meta: { warehouseId: 'w1' },
+      tagIds: ['t1', '', 't2'],
+    };
+    const before = structuredClone(data);
+    const items = data.items;
+    const restore = custom.replaceRefsInPlace('bundle', data, (entity, id) =>
+      entity === 'tag' && id === 't2' ? undefined : `${entity}/${id}`,
+    );
+    assert.deepEqual(data, {
+      ownerId: 'counterparty/17',
+      items: [{ productId: 'product/p1' }, { productId: null }],
+      meta: { warehouseId: 'warehouse/w1' },
+      tagIds: ['tag/t1', '', 't2'],
+    });
+    assert.equal(data.items, items, 'the same objects, changed where they are');
+    restore();
+    assert.deepEqual(data, before, 'the number 17 is a number again, not "17"');
+  });
+
   it('may not shadow a canonical entity, be declared twice or point to unknown entities', () => {
     assert.throws(() => createEntityRegistry([{ name: 'product' }]), {
       message:

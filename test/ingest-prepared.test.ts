@@ -209,3 +209,17 @@ test('prepared text is the validated content: preparedData gives it back in sour
   ]);
   assert.equal(item.prepared.parts.length, item.prepared.refs.length + 1);
 });
+
+test('preparing leaves the item as it came: a custom entity shares nested objects with its validated content', () => {
+  const custom = createEntityRegistry([{ name: 'bundle', refs: { 'items[].productId': 'product' } }]);
+  const item: SourceItem = { externalId: 'b-1', data: { items: [{ productId: 'p1' }, { productId: 'p2' }] } };
+  const before = structuredClone(item);
+  const ready = prepareItem(custom, 'bundle', item);
+  assert.ok(isPrepared(ready));
+  assert.deepEqual(item, before, 'the stand-ins were taken out of the shared objects again');
+  assert.deepEqual(preparedData(ready.prepared), before.data);
+  assert.deepEqual(
+    ready.prepared.refs.map((r) => r.id),
+    ['p1', 'p2'],
+  );
+});

@@ -54,38 +54,54 @@ export function prepareItem(registry: EntityRegistry, entity: string, item: Sour
   if (item.deleted === true && (!data || Object.keys(data).length === 0)) return item;
   const checked = registry.validate(entity, data);
   if (!checked.ok) return item;
+  const keys = matchKeysOf(entity, checked.data);
+  // The stand-ins go into the validated content itself, not into a copy of it, and come out
+  // again once it is written: nested values of a custom entity are the item's own.
   const refs: Array<{ entity: string; id: string }> = [];
-  const { data: marked } = registry.mapRefs(entity, checked.data, (refEntity, id) => {
+  const restore = registry.replaceRefsInPlace(entity, checked.data, (refEntity, id) => {
     refs.push({ entity: refEntity, id });
     return `${PLACEHOLDER}${refs.length - 1}`;
   });
-  const text = stableStringify(marked);
-  // Cut at each stand-in (indexOf: a regular expression over the whole text cost more than
-  // validating it did).
+  const text = stableStringify(checked.data);
+  restore();
+  const cut = cutAtStandIns(text, refs);
+  if (cut === undefined) return item;
+  // Built field by field: a parsed item's `raw` is a getter that would build the raw tree.
+  const ready: PreparedItem = {
+    externalId: item.externalId,
+    prepared: { ...cut, keys },
+  };
+  if (item.deleted !== undefined) ready.deleted = item.deleted;
+  if (item.sourceUpdatedAt !== undefined) ready.sourceUpdatedAt = item.sourceUpdatedAt;
+  return ready;
+}
+
+/**
+ * The text cut at each stand-in, with the references in the order they stand (indexOf: a
+ * regular expression over the whole text cost more than validating it did); undefined unless
+ * each stand-in is there exactly once.
+ */
+function cutAtStandIns(
+  text: string,
+  refs: ReadonlyArray<{ entity: string; id: string }>,
+): Pick<PreparedContent, 'parts' | 'refs'> | undefined {
   const parts: string[] = [];
   const ordered: Array<{ entity: string; id: string }> = [];
   const seen = new Set<number>();
   let from = 0;
   for (let at = text.indexOf(OPENING); at !== -1; at = text.indexOf(OPENING, from)) {
     const end = text.indexOf('"', at + OPENING.length);
-    if (end === -1) return item;
+    if (end === -1) return undefined;
     const index = Number(text.slice(at + OPENING.length, end));
-    if (!Number.isInteger(index) || refs[index] === undefined || seen.has(index)) return item;
+    if (!Number.isInteger(index) || refs[index] === undefined || seen.has(index)) return undefined;
     seen.add(index);
     parts.push(text.slice(from, at));
     ordered.push(refs[index]!);
     from = end + 1;
   }
-  if (ordered.length !== refs.length) return item;
+  if (ordered.length !== refs.length) return undefined;
   parts.push(text.slice(from));
-  // Built field by field: a parsed item's `raw` is a getter that would build the raw tree.
-  const ready: PreparedItem = {
-    externalId: item.externalId,
-    prepared: { parts, refs: ordered, keys: matchKeysOf(entity, checked.data) },
-  };
-  if (item.deleted !== undefined) ready.deleted = item.deleted;
-  if (item.sourceUpdatedAt !== undefined) ready.sourceUpdatedAt = item.sourceUpdatedAt;
-  return ready;
+  return { parts, refs: ordered };
 }
 
 /** The stable JSON with hub ids in place, or undefined when a reference has none yet. */

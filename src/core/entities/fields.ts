@@ -91,10 +91,15 @@ export function record<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.preprocess((value) => {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
     let copy: Record<string, unknown> | undefined;
-    for (const [key, item] of Object.entries(value)) {
+    const object = value as Record<string, unknown>;
+    // for…in, not Object.entries (an array per field): this runs for every object of every
+    // import, nested ones included.
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      const item = object[key];
       const absent = item === null ? absentIfNull.has(key) : item === '' && absentIfEmpty.has(key);
       if (!absent) continue;
-      copy ??= { ...(value as Record<string, unknown>) };
+      copy ??= { ...object };
       delete copy[key];
     }
     return copy ?? value;

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { CANONICAL } from './canonical.ts';
 import { formatIssues } from './issues.ts';
-import { type CompiledRef, collectRefs, compileRef, type FoundRef, replaceRefs } from './ref-paths.ts';
+import {
+  type CompiledRef,
+  collectRefs,
+  compileRef,
+  type FoundRef,
+  replaceRefs,
+  replaceRefsInPlace,
+} from './ref-paths.ts';
 
 export * from './catalog.ts';
 export { parseNumeric } from './fields.ts';
@@ -48,6 +55,15 @@ export interface EntityRegistry {
     data: Record<string, unknown>,
     fn: (entity: string, id: string) => string | undefined,
   ): { data: Record<string, unknown>; missing: EntityRef[] };
+  /**
+   * mapRefs without the copy: the ids are replaced in `data` itself, which the caller owns (a
+   * validated copy). Returns a function that puts them back.
+   */
+  replaceRefsInPlace(
+    name: string,
+    data: Record<string, unknown>,
+    fn: (entity: string, id: string) => string | undefined,
+  ): () => void;
 }
 
 /** A custom entity as declared in obmen.yaml (`entities:`). */
@@ -148,5 +164,6 @@ export function createEntityRegistry(custom: ReadonlyArray<CustomEntityDeclarati
     },
     refsOf: (name, data) => collectRefs(known(name).compiled, data),
     mapRefs: (name, data, fn) => replaceRefs(known(name).compiled, data, fn),
+    replaceRefsInPlace: (name, data, fn) => replaceRefsInPlace(known(name).compiled, data, fn),
   };
 }

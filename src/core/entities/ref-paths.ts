@@ -110,6 +110,32 @@ export function cloneJson<T>(value: T): T {
   return copy as T;
 }
 
+/**
+ * Every id replaced by fn(entity, id) in `data` itself (ids fn returns undefined for stay), for
+ * content the caller owns, e.g. a validated copy: no deep copy is made. Returns a function that
+ * puts the replaced ids back.
+ */
+export function replaceRefsInPlace(
+  refs: readonly CompiledRef[],
+  data: Record<string, unknown>,
+  fn: (entity: string, id: string) => string | undefined,
+): () => void {
+  type Replaced = { holder: Record<string | number, unknown>; key: string | number; was: unknown };
+  const replaced: Replaced[] = [];
+  for (const ref of refs) {
+    walk(data, ref.segments, 0, '', (holder, key, _path, id) => {
+      const mapped = fn(ref.entity, id);
+      if (mapped === undefined) return;
+      const at = holder as Record<string | number, unknown>;
+      replaced.push({ holder: at, key, was: at[key] });
+      at[key] = mapped;
+    });
+  }
+  return () => {
+    for (const { holder, key, was } of replaced) holder[key] = was;
+  };
+}
+
 /** A deep copy with every id replaced by fn(entity, id); ids fn cannot map stay and are listed. */
 export function replaceRefs(
   refs: readonly CompiledRef[],

@@ -24,16 +24,20 @@ export interface PrepareInWorkerOptions extends ParseInWorkerOptions {
   prepare: PrepareInWorker;
 }
 
-// 500 events a message and 4 messages ahead: the parser keeps one ingest batch or two ready
-// while the importing thread writes, and at most ~2,500 parsed objects are in memory at a time.
-const BATCH_EVENTS = 500;
-const WINDOW = 4;
+// 200 events a message and 10 messages ahead: the parser keeps one ingest batch or two ready
+// while the importing thread writes, and at most ~2,200 parsed objects are in memory at a time.
+// Smaller messages than the 500 before: an object waits on the parser thread until its message
+// leaves, and the fewer wait, the fewer a young-generation collection has to keep and promote
+// (parsing and preparing a 1.5 GB catalog took ~10 % less time, bench/README.md).
+const BATCH_EVENTS = 200;
+const WINDOW = 10;
 
 // The parser thread's heap: it holds one XML object and a few batches, so a cap on the old
 // generation keeps its memory near its needs. The young generation is where a parsed object
 // lives until it is posted: at 8 MB too many outlived a scavenge and were promoted, and the
 // old-generation marking cost more than the parsing. 24 MB: 10–20 CPU seconds less on a 1.5 GB
-// import, 8–15 MB more peak RSS (bench/README.md).
+// import, 8–15 MB more peak RSS (bench/README.md). (32 MB parsed and prepared a little faster
+// still, but the endpoint's peak RSS came within 5 MB of its 256 MB target.)
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 24, maxOldGenerationSizeMb: 64 };
 
 /**
