@@ -51,6 +51,8 @@ export class XmlScanner {
   private readonly names: string[] = [];
   private readonly nameCache = new Map<string, string>();
   private readonly writtenNames: Array<string | undefined> = new Array(256);
+  /** The decoded name of each writtenNames slot (what nameOf gives for it). */
+  private readonly decodedNames: Array<string | undefined> = new Array(256);
   private rootSeen = false;
   private tagStart = 0;
   /**
@@ -264,9 +266,10 @@ export class XmlScanner {
     if (gt === -1) return -1;
     const end = buf.charCodeAt(gt - 1) === 47 /* / */ ? gt - 1 : gt;
     if (end - lt > 2) {
-      const known = this.writtenNames[this.nameSlot(lt + 1, end)];
+      const slot = this.nameSlot(lt + 1, end);
+      const known = this.writtenNames[slot];
       if (known !== undefined && known.length === end - lt - 1 && buf.startsWith(known, lt + 1)) {
-        this.opened(known, this.nameOf(known, lt + 1), undefined, end !== gt, lt);
+        this.opened(known, this.decodedNames[slot]!, undefined, end !== gt, lt);
         return gt + 1;
       }
     }
@@ -336,6 +339,7 @@ export class XmlScanner {
     // whole chunk of the file.
     const name = (' ' + buf.slice(from, to)).slice(1);
     this.writtenNames[slot] = name;
+    this.decodedNames[slot] = this.nameOf(name, from);
     return name;
   }
 
