@@ -528,6 +528,21 @@ describe('custom entities', () => {
     },
     { name: 'tag' },
   ]);
+  // One bundle for the reference tests: a number id, a null, an empty one, and t2 left unmapped.
+  const bundle = () => ({
+    ownerId: 17,
+    items: [{ productId: 'p1' }, { productId: null }],
+    meta: { warehouseId: 'w1' },
+    tagIds: ['t1', '', 't2'],
+  });
+  const allButT2 = (entity: string, id: string) =>
+    entity === 'tag' && id === 't2' ? undefined : `${entity}/${id}`;
+  const MAPPED = {
+    ownerId: 'counterparty/17',
+    items: [{ productId: 'product/p1' }, { productId: null }],
+    meta: { warehouseId: 'warehouse/w1' },
+    tagIds: ['tag/t1', '', 't2'],
+  };
 
   it('are registered beside the canonical ones and accept any JSON object', () => {
     assert.deepEqual(custom.names().slice(-2), ['bundle', 'tag']);
@@ -541,12 +556,7 @@ describe('custom entities', () => {
   });
 
   it('expose their declared references through refsOf and mapRefs', () => {
-    const data = {
-      ownerId: 17,
-      items: [{ productId: 'p1' }, { productId: null }],
-      meta: { warehouseId: 'w1' },
-      tagIds: ['t1', '', 't2'],
-    };
+    const data = bundle();
     assert.deepEqual(custom.refsOf('bundle', data), [
       { path: 'ownerId', entity: 'counterparty', id: '17' },
       { path: 'items[0].productId', entity: 'product', id: 'p1' },
@@ -554,36 +564,17 @@ describe('custom entities', () => {
       { path: 'tagIds[0]', entity: 'tag', id: 't1' },
       { path: 'tagIds[2]', entity: 'tag', id: 't2' },
     ]);
-    const { data: mapped, missing } = custom.mapRefs('bundle', data, (entity, id) =>
-      entity === 'tag' && id === 't2' ? undefined : `${entity}/${id}`,
-    );
-    assert.deepEqual(mapped, {
-      ownerId: 'counterparty/17',
-      items: [{ productId: 'product/p1' }, { productId: null }],
-      meta: { warehouseId: 'warehouse/w1' },
-      tagIds: ['tag/t1', '', 't2'],
-    });
+    const { data: mapped, missing } = custom.mapRefs('bundle', data, allButT2);
+    assert.deepEqual(mapped, MAPPED);
     assert.deepEqual(missing, [{ path: 'tagIds[2]', entity: 'tag', id: 't2' }]);
   });
 
   it('replace ids in place without a copy, and put exactly the values that were there back', () => {
-    const data = {
-      ownerId: 17,
-      items: [{ productId: 'p1' }, { productId: null }],
-      meta: { warehouseId: 'w1' },
-      tagIds: ['t1', '', 't2'],
-    };
+    const data = bundle();
     const before = structuredClone(data);
     const items = data.items;
-    const restore = custom.replaceRefsInPlace('bundle', data, (entity, id) =>
-      entity === 'tag' && id === 't2' ? undefined : `${entity}/${id}`,
-    );
-    assert.deepEqual(data, {
-      ownerId: 'counterparty/17',
-      items: [{ productId: 'product/p1' }, { productId: null }],
-      meta: { warehouseId: 'warehouse/w1' },
-      tagIds: ['tag/t1', '', 't2'],
-    });
+    const restore = custom.replaceRefsInPlace('bundle', data, allButT2);
+    assert.deepEqual(data, MAPPED);
     assert.equal(data.items, items, 'the same objects, changed where they are');
     restore();
     assert.deepEqual(data, before, 'the number 17 is a number again, not "17"');
