@@ -1,5 +1,5 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +28,8 @@ export interface RunningObmen {
   probe(): ProcessProbe;
   /** Highest RSS sampled (every 100 ms) since the last call; then starts over. */
   takeSampledPeak(): number;
+  /** CPU seconds of each thread so far, as last sampled (every 500 ms; see threadSeconds). */
+  cpuByThread(): ThreadCpu;
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<number | null>;
 }
@@ -42,6 +44,16 @@ export interface ProcessProbe {
   /** Bytes the process made the disk read and write (/proc/<pid>/io; 0 where not readable). */
   readBytes: number;
   writeBytes: number;
+}
+
+/**
+ * CPU seconds (user + system) per thread: the main thread, and every other thread busiest first.
+ * During a CommerceML import the busiest other thread is the parser thread; the rest are V8's
+ * GC helpers, the libuv pool and node's own. A thread that has ended keeps its last reading.
+ */
+export interface ThreadCpu {
+  main: number;
+  others: number[];
 }
 
 /**
@@ -76,6 +88,21 @@ export function probeProcess(pid: number): ProcessProbe {
     threads: field('Threads'),
     ...diskBytes(pid),
   };
+}
+
+/** CPU seconds (user + system) of each thread of the process, by thread id. */
+function threadSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 function diskBytes(pid: number): { readBytes: number; writeBytes: number } {
@@ -150,9 +177,12 @@ export async function startObmenProcess(options: {
   const base = await listeningAddress(child);
   const pid = child.pid!;
   let sampled = 0;
+  let ticks = 0;
+  const threadTicks = new Map<number, number>();
   const sampler = setInterval(() => {
     try {
       sampled = Math.max(sampled, probeProcess(pid).rssBytes);
+      if (ticks++ % 5 === 0) for (const [tid, used] of threadSeconds(pid)) threadTicks.set(tid, used);
     } catch {
       // exited meanwhile
     }
@@ -162,6 +192,10 @@ export async function startObmenProcess(options: {
     pid,
     base,
     probe: () => probeProcess(pid),
+    cpuByThread() {
+      const others = [...threadTicks].filter(([tid]) => tid !== pid).map(([, used]) => used);
+      return { main: threadTicks.get(pid) ?? 0, others: others.sort((a, b) => b - a) };
+    },
     takeSampledPeak() {
       const peak = Math.max(sampled, probeProcess(pid).rssBytes);
       sampled = 0;

@@ -120,6 +120,7 @@ async function main(): Promise<void> {
   mark('imported');
   const clientCpu = process.cpuUsage(clientCpu0);
   const loadAfter = readLoad();
+  const threads = obmen.cpuByThread();
   const exitCode = await obmen.stop();
   const records = countRecords(join(dir, 'obmen.db'));
   const databaseMb = Number((statSync(join(dir, 'obmen.db')).size / MB).toFixed(1));
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
     system: Number((to.probe.systemSeconds - from.probe.systemSeconds).toFixed(2)),
   });
   const mbOf = (n: number) => Number((n / MB).toFixed(1));
+  const round2 = (n: number) => Number(n.toFixed(2));
   const totalSeconds = seconds(start, imported);
   const products = records['product'] ?? 0;
   if (products !== goods) throw new Error(`expected ${goods} products in obmen, found ${products}`);
@@ -188,6 +190,12 @@ async function main(): Promise<void> {
           ).toFixed(2),
         ),
       },
+      // Per thread, since obmen started until the import ended: where the two cores went.
+      cpuSecondsByThread: {
+        main: round2(threads.main),
+        busiestOther: round2(threads.others[0] ?? 0),
+        rest: round2(threads.others.slice(1).reduce((sum, used) => sum + used, 0)),
+      },
       exitCode,
     },
     clientCpuSeconds: Number(((clientCpu.user + clientCpu.system) / 1e6).toFixed(2)),
@@ -218,6 +226,7 @@ async function main(): Promise<void> {
     'upload s': figures.uploadSeconds,
     'import s': figures.importSeconds,
     'obmen CPU s (upload + import)': figures.obmen.cpuSeconds.total,
+    'CPU s main / busiest other / rest': `${figures.obmen.cpuSecondsByThread.main} / ${figures.obmen.cpuSecondsByThread.busiestOther} / ${figures.obmen.cpuSecondsByThread.rest}`,
     'obmen idle RSS MB': figures.obmen.idleRssMb,
     'obmen peak RSS MB': figures.obmen.peakRssMb,
     'import disk written / read GB': `${figures.obmen.importDiskGb.written} / ${figures.obmen.importDiskGb.read}`,
