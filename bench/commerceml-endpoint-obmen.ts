@@ -77,17 +77,22 @@ const CLOCK_TICKS = (() => {
 export function probeProcess(pid: number): ProcessProbe {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, counted after the ")" of the name.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpu = cpuSecondsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   return {
     rssBytes: field('VmRSS') * 1024,
     peakRssBytes: field('VmHWM') * 1024,
-    userSeconds: Number(fields[11]) / CLOCK_TICKS,
-    systemSeconds: Number(fields[12]) / CLOCK_TICKS,
+    userSeconds: cpu.user,
+    systemSeconds: cpu.system,
     threads: field('Threads'),
     ...diskBytes(pid),
   };
+}
+
+/** User and system CPU seconds from a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat line. */
+function cpuSecondsOf(stat: string): { user: number; system: number } {
+  // utime and stime are fields 14 and 15, counted after the ")" that ends the name.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
 }
 
 /** CPU seconds (user + system) of each thread of the process, by thread id. */
@@ -95,9 +100,8 @@ function threadSeconds(pid: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+      const cpu = cpuSecondsOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      out.set(Number(tid), cpu.user + cpu.system);
     } catch {
       // the thread ended meanwhile
     }
