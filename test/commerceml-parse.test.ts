@@ -657,6 +657,37 @@ describe('XmlScanner', () => {
     // Decoded-string mode (windows-1251 files): chunks are whole characters there.
     assert.deepEqual(events([bytes], false), whole);
   });
+
+  test('reads ASCII values, short and long, and values that turn Cyrillic, as the UTF-8 decode does', () => {
+    // ASCII values skip the UTF-8 decode in latin1 mode (short ones cut from the text, longer
+    // ones copied from the bytes): both modes and every chunking must give the same values.
+    const guid = 'bd72d8f9-55bc-11d9-848a-00112f43529a';
+    const values = [
+      '12',
+      'ART-123456789',
+      guid,
+      `${guid}#${guid}`,
+      '4600000000001 Чайник',
+      'Чайник 4600000000001',
+      'R&amp;D department, 2024-01-01T00:00:00',
+    ];
+    const xml =
+      `<К id="${guid}" code="796" n="Штука">` + values.map((v) => `<V a="${v}">${v}</V>`).join('') + '</К>';
+    const bytes = Buffer.from(xml, 'utf8');
+    const whole = events([bytes], true);
+    assert.ok(whole.includes(`<К{"id":"${guid}","code":"796","n":"Штука"}>`), whole.join(' '));
+    for (const v of values) {
+      const text = v.replace('&amp;', '&');
+      assert.ok(whole.includes(`"${text}"`), `text ${text}`);
+      assert.ok(whole.includes(`<V{"a":${JSON.stringify(text)}}>`), `attribute ${text}`);
+    }
+    for (const size of [1, 5, 13, 40]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+      assert.deepEqual(events(chunks, true), whole, `latin1 mode, chunks of ${size}`);
+    }
+    assert.deepEqual(events([bytes], false), whole);
+  });
 });
 
 describe('generateCatalog', () => {

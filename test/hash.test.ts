@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { contentHash, sortedJson, stableStringify } from '../src/core/hash.ts';
+import {
+  contentHash,
+  contentHashOfText,
+  contentPrefix,
+  sortedJson,
+  stableStringify,
+} from '../src/core/hash.ts';
 
 // Stored hashes must never change with the implementation: a changed hash is a new version of
 // every object and a resend of everything to every target.
@@ -111,5 +117,11 @@ describe('contentHash', () => {
       assert.equal(contentHash(json, true), reference(json, true));
     }
     assert.equal(contentHash('{"name":"x"}', false), 'iYWXAjPy3NimNwiQ4OMuZbalAEh4Zu9k');
+    // The same hash from a text that carries the prefix itself (engine/prepared.ts writes it so).
+    assert.equal(
+      contentHashOfText(`${contentPrefix(false)}{"name":"x"}`),
+      'iYWXAjPy3NimNwiQ4OMuZbalAEh4Zu9k',
+    );
+    assert.equal(contentHashOfText(`${contentPrefix(true)}{"name":"x"}`), contentHash('{"name":"x"}', true));
   });
 });

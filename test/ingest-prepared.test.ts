@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ManualClock } from '../src/core/clock.ts';
 import type { SourceItem } from '../src/core/connector.ts';
 import { createEntityRegistry } from '../src/core/entities/index.ts';
+import { contentHash } from '../src/core/hash.ts';
 import { type IngestContext, ingest } from '../src/engine/ingest.ts';
 import { compileOwnership } from '../src/engine/ownership.ts';
-import { type IngestItem, isPrepared, preparedData, prepareItem } from '../src/engine/prepared.ts';
+import {
+  type IngestItem,
+  isPrepared,
+  preparedContent,
+  preparedData,
+  preparedJson,
+  prepareItem,
+} from '../src/engine/prepared.ts';
 import type { Store } from '../src/store/store.ts';
 import { hubIdOf } from './support/links.ts';
 import { forEachDialect } from './support/stores.ts';
@@ -70,6 +78,34 @@ function matchKeys(store: Store, recordId: string) {
     .orderBy('rule')
     .execute();
 }
+
+describe('preparedContent', () => {
+  test('is the text preparedJson writes and the contentHash of that text, deleted or not', () => {
+    const item = prepareItem(registry, 'product', kettle('k-1'));
+    assert.ok(isPrepared(item));
+    assert.ok(item.prepared.refs.length >= 3, 'the kettle has group, unit and property references');
+    const hub = (entity: string, id: string) => `hub-${entity}-${id}`;
+    const { prepared } = item;
+    const json = preparedJson(prepared, hub)!;
+    assert.match(json, /"hub-product_group-grp-1"/);
+    for (const deleted of [false, true]) {
+      const content = preparedContent(prepared, hub, deleted)!;
+      assert.equal(content.json, json);
+      assert.equal(content.hash, contentHash(json, deleted));
+    }
+    assert.notEqual(
+      preparedContent(item.prepared, hub, true)!.hash,
+      preparedContent(item.prepared, hub, false)!.hash,
+    );
+  });
+
+  test('is undefined while a reference has no hub id', () => {
+    const item = prepareItem(registry, 'product', kettle('k-2'));
+    assert.ok(isPrepared(item));
+    const noGroup = (entity: string, id: string) => (entity === 'product_group' ? undefined : `hub-${id}`);
+    assert.equal(preparedContent(item.prepared, noGroup, false), undefined);
+  });
+});
 
 forEachDialect('ingest of prepared items', (db) => {
   test('a product prepared and the same product as sent are one version: same text, same hash', async () => {

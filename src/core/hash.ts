@@ -120,6 +120,20 @@ export function sortedJson(value: unknown): string {
 
 /** Content hash of a canonical record: sha256 of its stable JSON plus the deleted flag. */
 export function contentHash(canonicalJson: string, deleted: boolean): string {
+  return contentHashOfText(contentPrefix(deleted) + canonicalJson);
+}
+
+/** What contentHash hashes begins with this: the deleted flag. */
+export function contentPrefix(deleted: boolean): string {
+  return deleted ? 'D' : 'A';
+}
+
+/**
+ * contentHash of a text that already begins with contentPrefix, for a caller that writes the
+ * text in one piece (engine/prepared.ts): `prefix + json` is a new string that hashing has to
+ * copy whole, a copy of every object's text.
+ */
+export function contentHashOfText(prefixed: string): string {
   // crypto.hash is the one-shot form of createHash(…).update(…).digest(…): same bytes, no Hash object.
-  return hash('sha256', (deleted ? 'D' : 'A') + canonicalJson, 'base64url').slice(0, 32);
+  return hash('sha256', prefixed, 'base64url').slice(0, 32);
 }

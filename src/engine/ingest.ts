@@ -12,7 +12,7 @@ import { chunk, yieldToEventLoop } from './chunks.ts';
 import { insertNewLinks, upsertLinks } from './links.ts';
 import { type MarkRow, markPending } from './outbox.ts';
 import { type Ownership, ownershipMerger } from './ownership.ts';
-import { asSourceItem, type IngestItem, isPrepared, preparedJson } from './prepared.ts';
+import { asSourceItem, type IngestItem, isPrepared, preparedContent } from './prepared.ts';
 
 /** A route as ingest sees it: which entity it consumes, where it goes, when rows become due. */
 export interface RouteTarget {
@@ -314,15 +314,15 @@ async function ingestChunk(
   for (let c = 0; c < candidates.length; c++) {
     const at = candidates[c]!;
     const item = items[at]!;
-    let json: string | undefined;
+    let hash: string | undefined;
     if (isPrepared(item)) {
-      json = preparedJson(item.prepared, hubIdOf);
+      hash = preparedContent(item.prepared, hubIdOf, item.deleted === true)?.hash;
     } else {
       const { data, missing } = mapped(item.data as Record<string, unknown>, candidateRefs[c]!);
-      if (missing.length === 0) json = stableStringify(data);
+      if (missing.length === 0) hash = contentHash(stableStringify(data), item.deleted === true);
     }
     const before = current.get(item.externalId)!;
-    if (json !== undefined && contentHash(json, item.deleted === true) === before.hash) {
+    if (hash !== undefined && hash === before.hash) {
       fast.add(at);
       result.unchanged++;
       reported[at] = { externalId: item.externalId, recordId: before.recordId, changed: false };
@@ -407,10 +407,11 @@ async function ingestChunk(
       const exists = before?.version != null;
       const item = p.item;
       let json: string;
+      let hash: string | undefined;
       let stale = false;
       if (isPrepared(item)) {
         // Every reference has a hub id by now (found or reserved above).
-        json = preparedJson(item.prepared, hubIdOf)!;
+        ({ json, hash } = preparedContent(item.prepared, hubIdOf, deleted)!);
       } else {
         let content = emptyDelete(item) ? undefined : mapped(p.data, refsOf[i]!).data;
         const merged = content && merge?.(p.recordId, content, item.sourceUpdatedAt);
@@ -422,7 +423,7 @@ async function ingestChunk(
         // A deletion without content keeps the last known content.
         json = content ? stableStringify(content) : (keptData.get(p.recordId) ?? '{}');
       }
-      const hash = contentHash(json, deleted);
+      hash ??= contentHash(json, deleted);
       const same = exists && before.hash === hash;
       reported[p.at] = { externalId: p.item.externalId, recordId: p.recordId, changed: !same };
       if (same) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SourceItem } from '../core/connector.ts';
 import type { EntityRegistry } from '../core/entities/index.ts';
-import { stableStringify } from '../core/hash.ts';
+import { contentHashOfText, contentPrefix, stableStringify } from '../core/hash.ts';
 import { type MatchRule, matchKeysOf } from '../matching/rules.ts';
 
 /**
@@ -102,6 +102,32 @@ function cutAtStandIns(
   if (ordered.length !== refs.length) return undefined;
   parts.push(text.slice(from));
   return { parts, refs: ordered };
+}
+
+/**
+ * The stable JSON with hub ids in place and its content hash (core/hash.ts), or undefined when
+ * a reference has no hub id yet. The text is joined once, behind the hash's prefix: the hash
+ * reads it as it is and the JSON is a slice of it. (Concatenated piece by piece, the text was
+ * copied twice more, when hashed with its prefix and when bound to the insert: about a third
+ * of what the importing thread allocated during a big 1C import, bench/README.md.)
+ */
+export function preparedContent(
+  prepared: PreparedContent,
+  hubId: (entity: string, id: string) => string | undefined,
+  deleted: boolean,
+): { json: string; hash: string } | undefined {
+  const { parts, refs } = prepared;
+  const pieces = new Array<string>(2 * refs.length + 2);
+  pieces[0] = contentPrefix(deleted);
+  pieces[1] = parts[0]!;
+  for (let i = 0; i < refs.length; i++) {
+    const id = hubId(refs[i]!.entity, refs[i]!.id);
+    if (id === undefined) return undefined;
+    pieces[2 * i + 2] = JSON.stringify(id);
+    pieces[2 * i + 3] = parts[i + 1]!;
+  }
+  const text = pieces.join('');
+  return { json: text.slice(1), hash: contentHashOfText(text) };
 }
 
 /** The stable JSON with hub ids in place, or undefined when a reference has none yet. */
