@@ -75,6 +75,7 @@ for (const build of ['bin', 'tsx'] as const) {
 test('bin/obmen.mjs runs as a program with its node flags, and npm start / npm run obmen pass the same', () => {
   const flags = binNodeFlags('bin/obmen.mjs');
   assert.ok(flags.includes('--max-semi-space-size=8'), `flags on the first line: ${flags.join(' ')}`);
+  assert.ok(flags.includes('--v8-pool-size=2'), `flags on the first line: ${flags.join(' ')}`);
   const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
   assert.equal(scripts.start, `node ${flags.join(' ')} bin/obmen.mjs start`);
   assert.equal(scripts.obmen, `node ${flags.join(' ')} bin/obmen.mjs`);

@@ -24,13 +24,16 @@ export interface PrepareInWorkerOptions extends ParseInWorkerOptions {
   prepare: PrepareInWorker;
 }
 
-// 200 events a message and 10 messages ahead: the parser keeps one ingest batch or two ready
-// while the importing thread writes, and at most ~2,200 parsed objects are in memory at a time.
-// Smaller messages than the 500 before: an object waits on the parser thread until its message
-// leaves, and the fewer wait, the fewer a young-generation collection has to keep and promote
-// (parsing and preparing a 1.5 GB catalog took ~10 % less time, bench/README.md).
+// 200 events a message and 4 messages ahead: the parser keeps most of the next ingest batch
+// ready while the importing thread writes the current one (it parses faster than a batch is
+// written), and at most ~800 parsed objects wait ahead of the batch being written. Smaller messages
+// than the 500 before: an object waits on the parser thread until its message leaves, and the
+// fewer wait, the fewer a young-generation collection has to keep and promote (parsing and
+// preparing a 1.5 GB catalog took ~10 % less time). 4 messages instead of 10: the same speed, and
+// a big import's peak RSS 15–25 MB lower: the objects waiting ahead are much of what the
+// importing thread's heap holds (bench/README.md).
 const BATCH_EVENTS = 200;
-const WINDOW = 10;
+const WINDOW = 4;
 
 // The parser thread's heap: it holds one XML object and a few batches, so a cap on the old
 // generation keeps its memory near its needs. The young generation is where a parsed object
