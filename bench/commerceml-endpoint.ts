@@ -152,6 +152,8 @@ async function main(): Promise<void> {
     obmenNodeFlags:
       [...binNodeFlags(join(values['obmen-dir'] ?? REPO, 'bin', 'obmen.mjs')), ...nodeFlags].join(' ') ||
       'none',
+    // OBMEN_V8_FLAGS as obmen inherits it (unset: bin/obmen.mjs's own default V8 flags).
+    obmenV8Flags: process.env.OBMEN_V8_FLAGS ?? 'default',
     importStepSeconds: Number(values.step),
     parseThread: values['parse-thread'] !== 'false',
     importWhileReceiving: values['import-while-receiving'] !== 'false',
