@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { ManualClock } from '../src/core/clock.ts';
 import type { SourceItem } from '../src/core/connector.ts';
 import { createEntityRegistry } from '../src/core/entities/index.ts';
-import { contentHash } from '../src/core/hash.ts';
+import { contentHash, stableStringify } from '../src/core/hash.ts';
 import { type IngestContext, ingest } from '../src/engine/ingest.ts';
 import { compileOwnership } from '../src/engine/ownership.ts';
 import {
@@ -11,7 +11,6 @@ import {
   isPrepared,
   preparedContent,
   preparedData,
-  preparedJson,
   prepareItem,
 } from '../src/engine/prepared.ts';
 import type { Store } from '../src/store/store.ts';
@@ -80,13 +79,16 @@ function matchKeys(store: Store, recordId: string) {
 }
 
 describe('preparedContent', () => {
-  test('is the text preparedJson writes and the contentHash of that text, deleted or not', () => {
+  test('is the text the plain path writes and the contentHash of that text, deleted or not', () => {
     const item = prepareItem(registry, 'product', kettle('k-1'));
     assert.ok(isPrepared(item));
     assert.ok(item.prepared.refs.length >= 3, 'the kettle has group, unit and property references');
     const hub = (entity: string, id: string) => `hub-${entity}-${id}`;
     const { prepared } = item;
-    const json = preparedJson(prepared, hub)!;
+    // What ingest writes for the same product as sent: validated, references mapped, stable JSON.
+    const checked = registry.validate('product', kettle('k-1').data);
+    assert.ok(checked.ok);
+    const json = stableStringify(registry.mapRefs('product', checked.data, hub).data);
     assert.match(json, /"hub-product_group-grp-1"/);
     for (const deleted of [false, true]) {
       const content = preparedContent(prepared, hub, deleted)!;

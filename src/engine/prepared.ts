@@ -130,24 +130,9 @@ export function preparedContent(
   return { json: text.slice(1), hash: contentHashOfText(text) };
 }
 
-/** The stable JSON with hub ids in place, or undefined when a reference has none yet. */
-export function preparedJson(
-  prepared: PreparedContent,
-  hubId: (entity: string, id: string) => string | undefined,
-): string | undefined {
-  let text = prepared.parts[0]!;
-  for (let i = 0; i < prepared.refs.length; i++) {
-    const ref = prepared.refs[i]!;
-    const id = hubId(ref.entity, ref.id);
-    if (id === undefined) return undefined;
-    text += JSON.stringify(id) + prepared.parts[i + 1]!;
-  }
-  return text;
-}
-
 /** The validated content in source-id form, for the paths that work on objects (ownership). */
 export function preparedData(prepared: PreparedContent): Record<string, unknown> {
-  return JSON.parse(preparedJson(prepared, (_entity, id) => id)!) as Record<string, unknown>;
+  return JSON.parse(preparedContent(prepared, (_entity, id) => id, false)!.json) as Record<string, unknown>;
 }
 
 /** The item with its content as an object again (see preparedData). */
