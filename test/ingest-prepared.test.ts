@@ -12,6 +12,7 @@ import {
   preparedContent,
   preparedData,
   prepareItem,
+  TextArena,
 } from '../src/engine/prepared.ts';
 import type { Store } from '../src/store/store.ts';
 import { hubIdOf } from './support/links.ts';
@@ -92,13 +93,25 @@ describe('preparedContent', () => {
     assert.match(json, /"hub-product_group-grp-1"/);
     for (const deleted of [false, true]) {
       const content = preparedContent(prepared, hub, deleted)!;
-      assert.equal(content.json, json);
+      assert.equal(new TextDecoder().decode(content.json), json);
       assert.equal(content.hash, contentHash(json, deleted));
     }
     assert.notEqual(
       preparedContent(item.prepared, hub, true)!.hash,
       preparedContent(item.prepared, hub, false)!.hash,
     );
+  });
+
+  test('writes any id as JSON would: quotes, backslashes and Cyrillic escaped or kept alike', () => {
+    const item = prepareItem(registry, 'product', kettle('k-3'));
+    assert.ok(isPrepared(item));
+    const hub = (entity: string, id: string) => `хаб "${entity}"\\${id}\n`;
+    const checked = registry.validate('product', kettle('k-3').data);
+    assert.ok(checked.ok);
+    const json = stableStringify(registry.mapRefs('product', checked.data, hub).data);
+    const content = preparedContent(item.prepared, hub, false)!;
+    assert.equal(new TextDecoder().decode(content.json), json);
+    assert.equal(content.hash, contentHash(json, false));
   });
 
   test('is undefined while a reference has no hub id', () => {
@@ -122,6 +135,7 @@ forEachDialect('ingest of prepared items', (db) => {
       assert.equal(first.created, 1);
       const recordId = first.records[0]!.recordId;
       const before = await stored(store, recordId);
+      assert.equal(typeof before.data, 'string', 'stored as text, not as the bytes it was bound as');
       // The references hold hub ids (reserved: the group, unit and properties come later).
       const data = JSON.parse(before.data) as Record<string, unknown>;
       assert.equal(data['groupId'], await hubIdOf(store, 'product_group', 'onec', 'grp-1'));
@@ -245,7 +259,25 @@ test('prepared text is the validated content: preparedData gives it back in sour
     'property:prop-power',
     'unit:796',
   ]);
-  assert.equal(item.prepared.parts.length, item.prepared.refs.length + 1);
+  assert.equal(item.prepared.cuts.length, item.prepared.refs.length);
+});
+
+test('a text arena hands over the blocks its texts are in, each text whole in one block', () => {
+  const arena = new TextArena(64);
+  const first = arena.write(['{"a":', ',"b":"Чайник"}']);
+  const second = arena.write(['{"c":"', 'x'.repeat(100), '"}']);
+  const decode = (text: Uint8Array) => new TextDecoder().decode(text.subarray(1));
+  assert.equal(decode(first.text), '{"a":,"b":"Чайник"}');
+  assert.deepEqual(first.cuts, [1 + '{"a":'.length]);
+  assert.equal(decode(second.text), `{"c":"${'x'.repeat(100)}"}`, 'longer than a block: a block of its own');
+  assert.deepEqual(second.cuts, [7, 107]);
+  const blocks = arena.take();
+  assert.equal(blocks.length, 2);
+  assert.ok(
+    blocks.includes(first.text.buffer as ArrayBuffer) && blocks.includes(second.text.buffer as ArrayBuffer),
+  );
+  assert.deepEqual(arena.take(), [], 'taken once');
+  assert.notEqual(arena.write(['{}']).text.buffer, second.text.buffer, 'after a take, a new block');
 });
 
 test('preparing leaves the item as it came: a custom entity shares nested objects with its validated content', () => {

@@ -129,11 +129,11 @@ export function contentPrefix(deleted: boolean): string {
 }
 
 /**
- * contentHash of a text that already begins with contentPrefix, for a caller that writes the
- * text in one piece (engine/prepared.ts): `prefix + json` is a new string that hashing has to
- * copy whole, a copy of every object's text.
+ * contentHash of a text that already begins with contentPrefix, as a string or as its UTF-8
+ * (the same hash), for a caller that writes the text in one piece (engine/prepared.ts):
+ * `prefix + json` is a new string that hashing has to copy whole, a copy of every object's text.
  */
-export function contentHashOfText(prefixed: string): string {
+export function contentHashOfText(prefixed: string | Uint8Array): string {
   // crypto.hash is the one-shot form of createHash(…).update(…).digest(…): same bytes, no Hash object.
   return hash('sha256', prefixed, 'base64url').slice(0, 32);
 }

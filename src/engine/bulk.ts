@@ -1,9 +1,19 @@
-import { type Compilable, CompiledQuery, type QueryResult } from 'kysely';
+import { type Compilable, CompiledQuery, type QueryResult, type RawBuilder, sql } from 'kysely';
 import type { DialectCapabilities } from '../store/capabilities.ts';
 import type { Db } from '../store/store.ts';
 
-/** PostgreSQL type of each column of a bulk statement, in the rows' key order. */
-export type BulkColumns = Record<string, 'text' | 'integer' | 'bigint'>;
+/**
+ * PostgreSQL type of each column of a bulk statement, in the rows' key order. 'utf8' is text
+ * given as a string or as its UTF-8 bytes (prepared content, engine/prepared.ts): SQLite gets
+ * the bytes as they are, cast to text in the statement (no conversion from a JS string);
+ * PostgreSQL, whose rows travel as JSON, gets them decoded.
+ */
+export type BulkColumns = Record<string, 'text' | 'integer' | 'bigint' | 'utf8'>;
+
+/** A row as `build` gets it: a 'utf8' column holds text or the expression that makes text of the bytes. */
+export type BulkRow<Row> = {
+  [K in keyof Row]: Uint8Array extends Row[K] ? Exclude<Row[K], Uint8Array> | RawBuilder<string> : Row[K];
+};
 
 /**
  * Multi-row inserts (`insert … values (…), (…) [on conflict …]`), built with Kysely but not
@@ -28,12 +38,17 @@ export async function executeBulk<Row extends Record<string, unknown>>(
   caps: DialectCapabilities,
   name: string,
   columns: BulkColumns,
-  rows: readonly Row[],
-  build: (rows: Row[]) => Compilable,
+  given: readonly Row[],
+  build: (rows: BulkRow<Row>[]) => Compilable,
 ): Promise<number> {
-  if (rows.length === 0) return 0;
+  if (given.length === 0) return 0;
   // A named capability would be nicer; the json expansion is what PostgreSQL offers here.
   const asJson = caps.name === 'postgres';
+  const utf8 = Object.keys(columns).filter((column) => columns[column] === 'utf8');
+  const rows = asJson && utf8.length > 0 ? given.map((row) => decoded(row, utf8)) : given;
+  // What build gets: SQLite's statement casts the bytes (bound as a blob) to text.
+  const built = (part: readonly Row[]) =>
+    (asJson || utf8.length === 0 ? part : part.map((row) => castToText(row, utf8))) as BulkRow<Row>[];
   if (!asJson) {
     // SQLite: statements of at most SQLITE_PARAMS_PER_STATEMENT values. A prepared 10,000-value
     // insert is about a megabyte of native memory (kept in store.ts's statement cache, one per
@@ -56,13 +71,31 @@ export async function executeBulk<Row extends Record<string, unknown>>(
   if (text === undefined) {
     if (texts.size >= MAX_TEXTS) texts.clear();
     const sample = asJson ? [rows[0]!] : [...rows];
-    const compiled = build(sample).compile();
+    const compiled = build(built(sample)).compile();
     let cached: string | null = sameValues(compiled.parameters, flatValues(sample)) ? compiled.sql : null;
     if (cached !== null && asJson) cached = jsonRecordset(cached, rows[0]!, columns);
     texts.set(key, cached);
     if (cached !== null) return executeBulk(trx, caps, name, columns, rows, build);
   }
-  return affected(await trx.executeQuery(build([...rows]).compile()));
+  return affected(await trx.executeQuery(build(built(rows)).compile()));
+}
+
+/** The row with its 'utf8' columns as strings. */
+function decoded<Row extends Record<string, unknown>>(row: Row, utf8: readonly string[]): Row {
+  if (!utf8.some((column) => row[column] instanceof Uint8Array)) return row;
+  const copy: Record<string, unknown> = { ...row };
+  for (const column of utf8) {
+    const value = copy[column];
+    if (value instanceof Uint8Array) copy[column] = new TextDecoder().decode(value);
+  }
+  return copy as Row;
+}
+
+/** The row with its 'utf8' columns as `cast(? as text)` of the value (a string stays what it is). */
+function castToText<Row extends Record<string, unknown>>(row: Row, utf8: readonly string[]): Row {
+  const copy: Record<string, unknown> = { ...row };
+  for (const column of utf8) copy[column] = sql<string>`cast(${copy[column]} as text)`;
+  return copy as Row;
 }
 
 function affected(result: QueryResult<unknown>): number {
@@ -77,7 +110,7 @@ function jsonRecordset(text: string, row: Record<string, unknown>, columns: Bulk
   const values = new RegExp(`values \\(${placeholders}\\)`);
   if (!values.test(text)) return null;
   const list = keys.map((k) => `"${k}"`).join(', ');
-  const types = keys.map((k) => `"${k}" ${columns[k]}`).join(', ');
+  const types = keys.map((k) => `"${k}" ${columns[k] === 'utf8' ? 'text' : columns[k]}`).join(', ');
   return text.replace(values, `select ${list} from json_to_recordset($1::json) as r(${types})`);
 }
 

@@ -121,13 +121,21 @@ const RECORD_COLUMNS: BulkColumns = {
   id: 'text',
   version: 'integer',
   hash: 'text',
-  data: 'text',
+  data: 'utf8',
   origin: 'text',
   deleted: 'integer',
   source_updated_at: 'bigint',
   created_at: 'bigint',
   updated_at: 'bigint',
 };
+/** An object whose new version a chunk writes; `json` is its stored text (see ingestChunk, step 5). */
+interface Changed {
+  p: Prepared;
+  json: string | Uint8Array;
+  hash: string;
+  version: number;
+  deleted: boolean;
+}
 const MATCH_KEY_COLUMNS: BulkColumns = { entity: 'text', rule: 'text', key: 'text', record_id: 'text' };
 
 /**
@@ -388,7 +396,7 @@ async function ingestChunk(
       prepared.filter((p) => emptyDelete(p.item) && current.get(p.item.externalId)?.version != null),
       maxIn,
     );
-    const changed: Array<{ p: Prepared; json: string; hash: string; version: number; deleted: boolean }> = [];
+    const changed: Changed[] = [];
     // Two-way sync: fields another system owns keep their stored values (engine/ownership.ts).
     const merge = ctx.ownership?.has(entity)
       ? await ownershipMerger(
@@ -406,8 +414,9 @@ async function ingestChunk(
       const before = current.get(p.item.externalId);
       const exists = before?.version != null;
       const item = p.item;
-      let json: string;
-      let hash: string | undefined;
+      // The text to store: a prepared item's is its UTF-8, bound as it is (engine/bulk.ts).
+      let json: string | Uint8Array;
+      let hash: string;
       let stale = false;
       if (isPrepared(item)) {
         // Every reference has a hub id by now (found or reserved above).
@@ -422,8 +431,8 @@ async function ingestChunk(
         }
         // A deletion without content keeps the last known content.
         json = content ? stableStringify(content) : (keptData.get(p.recordId) ?? '{}');
+        hash = contentHash(json, deleted);
       }
-      hash ??= contentHash(json, deleted);
       const same = exists && before.hash === hash;
       reported[p.at] = { externalId: p.item.externalId, recordId: p.recordId, changed: !same };
       if (same) {
@@ -534,7 +543,7 @@ async function writeChanged(
   ctx: IngestContext,
   trx: Db,
   request: IngestRequest,
-  changed: Array<{ p: Prepared; json: string; hash: string; version: number; deleted: boolean }>,
+  changed: Changed[],
   fresh: ReadonlySet<string>,
   releases: Array<{ route: RouteTarget; dueAt: number }>,
   now: number,

@@ -16,8 +16,15 @@ import { type MatchRule, matchKeysOf } from '../matching/rules.ts';
  * same hashes, and an object sent one way and then the other is unchanged (test/ingest-prepared.test.ts).
  */
 export interface PreparedContent {
-  /** The stable JSON cut at each reference: parts[0] "hub id of refs[0]" parts[1] … */
-  parts: string[];
+  /**
+   * The stable JSON as UTF-8, without the references' hub ids, after one spare byte (where
+   * preparedContent writes the hash's prefix, so the hash reads the text in one piece). Bytes,
+   * not a string: on the ingesting thread they are hashed and bound to the insert as they are,
+   * where a string had to be copied in from the other thread and converted to UTF-8 twice.
+   */
+  text: Uint8Array;
+  /** Where each reference's quoted hub id goes: offsets in `text`, one per reference, ascending. */
+  cuts: number[];
   /** The references in the order they stand in the text, as source ids. */
   refs: Array<{ entity: string; id: string }>;
   /** matchKeysOf the validated content. */
@@ -49,7 +56,12 @@ const OPENING = `"${PLACEHOLDER}`;
  * (ingest reports that, in its own words, with the rest of the batch), is a deletion without
  * content (ingest keeps the last content then), or cannot be written as text with stand-ins.
  */
-export function prepareItem(registry: EntityRegistry, entity: string, item: SourceItem): IngestItem {
+export function prepareItem(
+  registry: EntityRegistry,
+  entity: string,
+  item: SourceItem,
+  arena: TextArena = new TextArena(0),
+): IngestItem {
   const data = item.data;
   if (item.deleted === true && (!data || Object.keys(data).length === 0)) return item;
   const checked = registry.validate(entity, data);
@@ -66,10 +78,11 @@ export function prepareItem(registry: EntityRegistry, entity: string, item: Sour
   restore();
   const cut = cutAtStandIns(text, refs);
   if (cut === undefined) return item;
+  const written = arena.write(cut.parts);
   // Built field by field: a parsed item's `raw` is a getter that would build the raw tree.
   const ready: PreparedItem = {
     externalId: item.externalId,
-    prepared: { ...cut, keys },
+    prepared: { text: written.text, cuts: written.cuts, refs: cut.refs, keys },
   };
   if (item.deleted !== undefined) ready.deleted = item.deleted;
   if (item.sourceUpdatedAt !== undefined) ready.sourceUpdatedAt = item.sourceUpdatedAt;
@@ -84,7 +97,7 @@ export function prepareItem(registry: EntityRegistry, entity: string, item: Sour
 function cutAtStandIns(
   text: string,
   refs: ReadonlyArray<{ entity: string; id: string }>,
-): Pick<PreparedContent, 'parts' | 'refs'> | undefined {
+): { parts: string[]; refs: PreparedContent['refs'] } | undefined {
   const parts: string[] = [];
   const ordered: Array<{ entity: string; id: string }> = [];
   const seen = new Set<number>();
@@ -105,34 +118,110 @@ function cutAtStandIns(
 }
 
 /**
- * The stable JSON with hub ids in place and its content hash (core/hash.ts), or undefined when
- * a reference has no hub id yet. The text is joined once, behind the hash's prefix: the hash
- * reads it as it is and the JSON is a slice of it. (Concatenated piece by piece, the text was
- * copied twice more, when hashed with its prefix and when bound to the insert: about a third
- * of what the importing thread allocated during a big 1C import, bench/README.md.)
+ * Where prepared texts are written: the UTF-8 of many items in one block, so that a batch of
+ * them crosses to the ingesting thread as a few transferred buffers (take()), not as a string
+ * per item that the other thread copies onto its heap.
+ */
+export class TextArena {
+  private block: Buffer | undefined;
+  private used = 0;
+  private blocks: ArrayBuffer[] = [];
+
+  /** blockSize 0: each text gets a block of its own (an item prepared alone). */
+  constructor(private readonly blockSize = 64 * 1024) {}
+
+  /** The parts' UTF-8 one after the other, behind one spare byte; the offsets where each part after the first begins. */
+  write(parts: readonly string[]): { text: Uint8Array; cuts: number[] } {
+    // A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair, 2 units, is 4).
+    let most = 1;
+    for (const part of parts) most += 3 * part.length;
+    if (this.block === undefined || this.used + most > this.block.length) {
+      this.block = Buffer.allocUnsafeSlow(Math.max(this.blockSize, most));
+      this.used = 0;
+      // Not from Buffer's shared pool (allocUnsafeSlow): the block can be transferred.
+      this.blocks.push(this.block.buffer as ArrayBuffer);
+    }
+    const block = this.block;
+    const start = this.used;
+    const cuts: number[] = [];
+    let at = start + 1;
+    for (let i = 0; i < parts.length; i++) {
+      if (i > 0) cuts.push(at - start);
+      at += block.write(parts[i]!, at, 'utf8');
+    }
+    this.used = at;
+    return { text: new Uint8Array(block.buffer, block.byteOffset + start, at - start), cuts };
+  }
+
+  /**
+   * The blocks written since the last take, for the transfer list of the message that carries
+   * their items (they are unusable here afterwards); the next text starts a new block.
+   */
+  take(): ArrayBuffer[] {
+    const taken = this.blocks;
+    this.blocks = [];
+    this.block = undefined;
+    return taken;
+  }
+}
+
+/**
+ * The stable JSON with hub ids in place, as UTF-8, and its content hash (core/hash.ts); undefined
+ * when a reference has no hub id yet. The text is assembled once, behind the hash's
+ * prefix: the hash reads it as it is and the JSON is a view of it. An item without references
+ * needs no copy at all (its prefix goes into the spare byte before its text); one with them is
+ * copied whole and its pieces moved apart in place, to make room for the ids (no view or string
+ * per piece: this runs for every object of a big import).
  */
 export function preparedContent(
   prepared: PreparedContent,
   hubId: (entity: string, id: string) => string | undefined,
   deleted: boolean,
-): { json: string; hash: string } | undefined {
-  const { parts, refs } = prepared;
-  const pieces = new Array<string>(2 * refs.length + 2);
-  pieces[0] = contentPrefix(deleted);
-  pieces[1] = parts[0]!;
-  for (let i = 0; i < refs.length; i++) {
-    const id = hubId(refs[i]!.entity, refs[i]!.id);
-    if (id === undefined) return undefined;
-    pieces[2 * i + 2] = JSON.stringify(id);
-    pieces[2 * i + 3] = parts[i + 1]!;
+): { json: Uint8Array; hash: string } | undefined {
+  const { text, cuts, refs } = prepared;
+  let whole = text;
+  if (refs.length > 0) {
+    const ids = new Array<string>(refs.length);
+    let length = text.length;
+    for (let i = 0; i < refs.length; i++) {
+      const id = hubId(refs[i]!.entity, refs[i]!.id);
+      if (id === undefined) return undefined;
+      // Written between quotes as JSON.stringify would write it; a hub id (a UUID) as it is.
+      ids[i] = PLAIN_ID.test(id) ? id : JSON.stringify(id).slice(1, -1);
+      length += Buffer.byteLength(ids[i]!) + 2;
+    }
+    const out = Buffer.allocUnsafe(length);
+    out.set(text);
+    // From the last piece back: each moves right by the ids written before it, then its id goes in front.
+    let end = text.length;
+    let shift = length - text.length;
+    for (let i = refs.length - 1; i >= 0; i--) {
+      const cut = cuts[i]!;
+      out.copyWithin(cut + shift, cut, end);
+      const idLength = Buffer.byteLength(ids[i]!);
+      shift -= idLength + 2;
+      const at = cut + shift;
+      out[at] = QUOTE;
+      out.write(ids[i]!, at + 1, 'utf8');
+      out[at + 1 + idLength] = QUOTE;
+      end = cut;
+    }
+    whole = out;
   }
-  const text = pieces.join('');
-  return { json: text.slice(1), hash: contentHashOfText(text) };
+  whole[0] = PREFIX_BYTE[deleted ? 1 : 0]!;
+  return { json: whole.subarray(1), hash: contentHashOfText(whole) };
 }
+
+const QUOTE = 0x22;
+/** Ids that JSON writes as they are: letters, digits and a few signs, no quote, backslash or control character. */
+const PLAIN_ID = /^[\w.:-]*$/;
+/** contentPrefix as the byte preparedContent writes before the text. */
+const PREFIX_BYTE = [contentPrefix(false).charCodeAt(0), contentPrefix(true).charCodeAt(0)];
 
 /** The validated content in source-id form, for the paths that work on objects (ownership). */
 export function preparedData(prepared: PreparedContent): Record<string, unknown> {
-  return JSON.parse(preparedContent(prepared, (_entity, id) => id, false)!.json) as Record<string, unknown>;
+  const { json } = preparedContent(prepared, (_entity, id) => id, false)!;
+  return JSON.parse(new TextDecoder().decode(json)) as Record<string, unknown>;
 }
 
 /** The item with its content as an object again (see preparedData). */

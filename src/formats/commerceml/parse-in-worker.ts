@@ -24,16 +24,15 @@ export interface PrepareInWorkerOptions extends ParseInWorkerOptions {
   prepare: PrepareInWorker;
 }
 
-// 200 events a message and 4 messages ahead: the parser keeps most of the next ingest batch
-// ready while the importing thread writes the current one (it parses faster than a batch is
-// written), and at most ~800 parsed objects wait ahead of the batch being written. Smaller messages
-// than the 500 before: an object waits on the parser thread until its message leaves, and the
-// fewer wait, the fewer a young-generation collection has to keep and promote (parsing and
-// preparing a 1.5 GB catalog took ~10 % less time). 4 messages instead of 10: the same speed, and
-// a big import's peak RSS 15–25 MB lower: the objects waiting ahead are much of what the
-// importing thread's heap holds (bench/README.md).
+// 200 events a message and 6 messages ahead: the parser keeps the whole next ingest batch (1,000
+// objects, 5 messages) and one message more ready while the importing thread writes the current
+// one. With 4 messages ahead, less than a batch, each thread waited for the other 7–14 s of a
+// 1.5 GB import, and it took 5–20 % longer; it had been cut from 10 for memory, which the prepared
+// texts no longer take on the importing thread's heap (bench/README.md). Smaller messages than
+// the 500 before: an object waits on the parser thread until its message leaves, and the fewer
+// wait, the fewer a young-generation collection has to keep and promote.
 const BATCH_EVENTS = 200;
-const WINDOW = 4;
+const WINDOW = 6;
 
 // The parser thread's heap: it holds one XML object and a few batches, so a cap on the old
 // generation keeps its memory near its needs. The young generation is where a parsed object

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEntityRegistry } from '../../core/entities/index.ts';
-import { type IngestItem, prepareItem } from '../../engine/prepared.ts';
+import { type IngestItem, prepareItem, TextArena } from '../../engine/prepared.ts';
 import { CmlSyntaxError } from './errors.ts';
 import { parseCommerceMl } from './parser.ts';
 import { ReceivedBytes } from './received-bytes.ts';
@@ -16,6 +16,8 @@ const { path, fileLabel, rawFor, batchEvents, window, receiving, prepare } = wor
 const withRaw = new Set(rawFor);
 const preparing = new Set(prepare?.entities ?? []);
 const registry = prepare ? createEntityRegistry(prepare.custom) : undefined;
+// Prepared texts are written here and leave with the batch that holds their items.
+const arena = new TextArena();
 let credits = window;
 let batch: CmlEvent<IngestItem>[] = [];
 // Waiting for 1C's next chunk, the parser hands on the events it holds now: the importing thread
@@ -25,8 +27,7 @@ const received = receiving
   ? new ReceivedBytes(() => {
       if (batch.length === 0) return;
       credits--;
-      post({ events: batch });
-      batch = [];
+      postBatch();
     })
   : undefined;
 let wake: (() => void) | undefined;
@@ -43,15 +44,22 @@ port.on('message', (message: ControlMessage) => {
 
 const post = (message: WorkerMessage) => port.postMessage(message);
 
+/** Posts the batch; the blocks of its prepared texts move to the importing thread, not copied. */
+function postBatch(): void {
+  const message: WorkerMessage = { events: batch };
+  port.postMessage(message, arena.take());
+  batch = [];
+}
+
 // Items leave as plain objects; `raw` (built lazily by the parser) only for the entities whose
 // source mapping may read it, since building and copying it is most of an item's cost. Items of
-// the entities to prepare leave prepared for ingest instead (a few strings, not an object tree).
+// the entities to prepare leave prepared for ingest instead (their text as UTF-8, not an object tree).
 function plain(event: CmlEvent): CmlEvent<IngestItem> {
   if (event.kind !== 'item') return event;
   const { externalId, data, deleted } = event.item;
   const item = deleted === undefined ? { externalId, data } : { externalId, data, deleted };
   if (registry && preparing.has(event.entity))
-    return { ...event, item: prepareItem(registry, event.entity, item) };
+    return { ...event, item: prepareItem(registry, event.entity, item, arena) };
   if (withRaw.has(event.entity)) Object.assign(item, { raw: event.item.raw });
   return { ...event, item };
 }
@@ -60,8 +68,7 @@ async function run(): Promise<void> {
   const send = async () => {
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;
-    post({ events: batch });
-    batch = [];
+    postBatch();
   };
   try {
     for await (const event of parseCommerceMl(path, { fileLabel, ...(received ? { received } : {}) })) {
