@@ -78,9 +78,11 @@ async function withStore<T>(
   ctx: Context,
   fn: (store: Store) => Promise<T>,
   migrateOnOpen = true,
+  checkpointOnThread = false,
 ): Promise<T> {
   const store = await openStore({
     migrate: migrateOnOpen,
+    checkpointOnThread,
     ...(ctx.config.database.url ? { url: ctx.config.database.url } : {}),
     ...(process.env.OBMEN_PG_SCHEMA ? { pgSchema: process.env.OBMEN_PG_SCHEMA } : {}),
   });
@@ -107,27 +109,33 @@ async function withRuntime<T>(
   role: string,
   fn: (runtime: Runtime, box: SecretBox) => Promise<T>,
 ): Promise<T> {
-  return withStore(ctx, async (store) => {
-    const log = pino({ level: process.env.OBMEN_LOG_LEVEL ?? 'info' }, pino.destination(2));
-    const box = secretBox(ctx);
-    // Settings saved in the dashboard (URLs, limits, encrypted credentials) override obmen.yaml.
-    const config = applySystemOverrides(ctx.config, await loadSystemOverrides(store, box));
-    const runtime = createRuntime({
-      config,
-      store,
-      owner: newOwnerId(role),
-      log,
-      configDir: configDir(ctx),
-      // Entities left out of `matching:` keep the built-in rules; an empty list turns one off.
-      matching: Object.keys(config.matching).length > 0 ? config.matching : true,
-    });
-    await recordMappingVersions(runtime);
-    try {
-      return await fn(runtime, box);
-    } finally {
-      await runtime.close();
-    }
-  });
+  return withStore(
+    ctx,
+    async (store) => {
+      const log = pino({ level: process.env.OBMEN_LOG_LEVEL ?? 'info' }, pino.destination(2));
+      const box = secretBox(ctx);
+      // Settings saved in the dashboard (URLs, limits, encrypted credentials) override obmen.yaml.
+      const config = applySystemOverrides(ctx.config, await loadSystemOverrides(store, box));
+      const runtime = createRuntime({
+        config,
+        store,
+        owner: newOwnerId(role),
+        log,
+        configDir: configDir(ctx),
+        // Entities left out of `matching:` keep the built-in rules; an empty list turns one off.
+        matching: Object.keys(config.matching).length > 0 ? config.matching : true,
+      });
+      await recordMappingVersions(runtime);
+      try {
+        return await fn(runtime, box);
+      } finally {
+        await runtime.close();
+      }
+    },
+    true,
+    // The runtime imports and delivers: its commits should not wait for WAL checkpoints.
+    true,
+  );
 }
 
 function stopSignal(): AbortSignal {

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import { configError } from '../core/errors.ts';
 import { type DialectCapabilities, POSTGRES, SQLITE } from './capabilities.ts';
+import { startCheckpointer } from './checkpointer.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { statisticsSettled } from './statistics.ts';
@@ -32,6 +33,8 @@ export interface OpenStoreOptions {
   /** Pool size for PostgreSQL. */
   poolSize?: number;
   migrate?: boolean;
+  /** SQLite file: WAL checkpoints on a thread of their own (store/checkpointer.ts), for `obmen start`. */
+  checkpointOnThread?: boolean;
 }
 
 export const DEFAULT_SQLITE_PATH = './data/obmen.db';
@@ -42,12 +45,14 @@ export function redactUrl(url: string): string {
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const url = options.url ?? DEFAULT_SQLITE_PATH;
-  const store = /^postgres(ql)?:\/\//.test(url) ? await openPostgres(url, options) : openSqlite(url);
+  const store = /^postgres(ql)?:\/\//.test(url)
+    ? await openPostgres(url, options)
+    : openSqlite(url, options.checkpointOnThread === true);
   if (options.migrate !== false) await migrate(store);
   return store;
 }
 
-function openSqlite(url: string): Store {
+function openSqlite(url: string, checkpointOnThread: boolean): Store {
   const path = url.replace(/^sqlite:(\/\/)?/, '').replace(/^file:/, '');
   const full = path === ':memory:' ? path : resolve(path);
   if (full !== ':memory:') mkdirSync(dirname(full), { recursive: true });
@@ -82,6 +87,7 @@ function openSqlite(url: string): Store {
     text == null ? null : String(text).toLowerCase(),
   );
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepStatements(database) }) });
+  const checkpointer = checkpointOnThread && full !== ':memory:' ? startCheckpointer(full) : undefined;
   return {
     db,
     caps: SQLITE,
@@ -100,6 +106,7 @@ function openSqlite(url: string): Store {
       });
     },
     close: async () => {
+      await checkpointer?.stop();
       await db.destroy();
     },
   };
