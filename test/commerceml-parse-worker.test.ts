@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createEntityRegistry } from '../src/core/entities/index.ts';
-import { isPrepared, preparedData } from '../src/engine/prepared.ts';
+import { isPrepared, preparedData, preparedKeys, preparedRefs } from '../src/engine/prepared.ts';
 import {
   type CmlEvent,
   CmlSyntaxError,
@@ -137,8 +137,8 @@ describe('parseCommerceMlInWorker', () => {
       const checked = registry.validate('product', inThread.get(item.externalId));
       assert.ok(checked.ok);
       assert.deepEqual(preparedData(item.prepared), checked.data);
-      assert.deepEqual(item.prepared.refs, [{ entity: 'product_group', id: 'g1' }]);
-      assert.deepEqual(item.prepared.keys, [
+      assert.deepEqual(preparedRefs(item.prepared), [{ entity: 'product_group', id: 'g1' }]);
+      assert.deepEqual(preparedKeys(item.prepared), [
         { rule: 'article', key: 'A1' },
         { rule: 'barcode', key: '4600000000011' },
       ]);

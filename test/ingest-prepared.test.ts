@@ -11,9 +11,12 @@ import {
   isPrepared,
   preparedContent,
   preparedData,
+  preparedKeys,
+  preparedRefs,
   prepareItem,
   TextArena,
 } from '../src/engine/prepared.ts';
+import { matchKeysOf } from '../src/matching/rules.ts';
 import type { Store } from '../src/store/store.ts';
 import { hubIdOf } from './support/links.ts';
 import { forEachDialect } from './support/stores.ts';
@@ -83,7 +86,7 @@ describe('preparedContent', () => {
   test('is the text the plain path writes and the contentHash of that text, deleted or not', () => {
     const item = prepareItem(registry, 'product', kettle('k-1'));
     assert.ok(isPrepared(item));
-    assert.ok(item.prepared.refs.length >= 3, 'the kettle has group, unit and property references');
+    assert.ok(preparedRefs(item.prepared).length >= 3, 'the kettle has group, unit and property references');
     const hub = (entity: string, id: string) => `hub-${entity}-${id}`;
     const { prepared } = item;
     // What ingest writes for the same product as sent: validated, references mapped, stable JSON.
@@ -253,13 +256,16 @@ test('prepared text is the validated content: preparedData gives it back in sour
   const checked = registry.validate('product', kettle('p-2', { name: 'obmen-ref-00-0 "в кавычках"' }).data);
   assert.ok(checked.ok);
   assert.deepEqual(preparedData(item.prepared), checked.data);
-  assert.deepEqual(item.prepared.refs.map((r) => `${r.entity}:${r.id}`).sort(), [
-    'product_group:grp-1',
-    'property:prop-color',
-    'property:prop-power',
-    'unit:796',
-  ]);
-  assert.equal(item.prepared.cuts.length, item.prepared.refs.length);
+  assert.deepEqual(
+    preparedRefs(item.prepared)
+      .map((r) => `${r.entity}:${r.id}`)
+      .sort(),
+    ['product_group:grp-1', 'property:prop-color', 'property:prop-power', 'unit:796'],
+  );
+  assert.equal(item.prepared.cuts.length, preparedRefs(item.prepared).length);
+  const checkedKeys = matchKeysOf('product', checked.data);
+  assert.ok(checkedKeys.length > 0);
+  assert.deepEqual(preparedKeys(item.prepared), checkedKeys);
 });
 
 test('a text arena hands over the blocks its texts are in, each text whole in one block', () => {
@@ -289,7 +295,7 @@ test('preparing leaves the item as it came: a custom entity shares nested object
   assert.deepEqual(item, before, 'the stand-ins were taken out of the shared objects again');
   assert.deepEqual(preparedData(ready.prepared), before.data);
   assert.deepEqual(
-    ready.prepared.refs.map((r) => r.id),
+    preparedRefs(ready.prepared).map((r) => r.id),
     ['p1', 'p2'],
   );
 });

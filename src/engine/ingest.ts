@@ -12,7 +12,14 @@ import { chunk, yieldToEventLoop } from './chunks.ts';
 import { insertNewLinks, upsertLinks } from './links.ts';
 import { type MarkRow, markPending } from './outbox.ts';
 import { type Ownership, ownershipMerger } from './ownership.ts';
-import { asSourceItem, type IngestItem, isPrepared, preparedContent } from './prepared.ts';
+import {
+  asSourceItem,
+  type IngestItem,
+  isPrepared,
+  preparedContent,
+  preparedKeys,
+  preparedRefs,
+} from './prepared.ts';
 
 /** A route as ingest sees it: which entity it consumes, where it goes, when rows become due. */
 export interface RouteTarget {
@@ -304,7 +311,9 @@ async function ingestChunk(
   const emptyDelete = (item: IngestItem) =>
     !isPrepared(item) && item.deleted === true && (!item.data || Object.keys(item.data).length === 0);
   const refsOfItem = (item: IngestItem) =>
-    isPrepared(item) ? item.prepared.refs : registry.refsOf(entity, item.data as Record<string, unknown>);
+    isPrepared(item)
+      ? preparedRefs(item.prepared)
+      : registry.refsOf(entity, item.data as Record<string, unknown>);
   const candidates: number[] = [];
   for (let at = 0; at < items.length; at++) {
     const item = items[at]!;
@@ -370,7 +379,7 @@ async function ingestChunk(
     // 4. References: source ids → hub ids; objects not seen yet get a reserved hub id (a
     //    link without a record) so the reference holds when the object arrives later.
     const refsOf = prepared.map((p) =>
-      isPrepared(p.item) ? p.item.prepared.refs : registry.refsOf(entity, p.data),
+      isPrepared(p.item) ? preparedRefs(p.item.prepared) : registry.refsOf(entity, p.data),
     );
     const refs = refsOf.flat();
     await resolveRefs(refs);
@@ -525,7 +534,9 @@ async function writeMatchKeys(
   for (const c of changed) {
     if (c.deleted) continue;
     const item = c.p.item;
-    for (const { rule, key } of isPrepared(item) ? item.prepared.keys : matchKeysOf(entity, c.p.data))
+    for (const { rule, key } of isPrepared(item)
+      ? preparedKeys(item.prepared)
+      : matchKeysOf(entity, c.p.data))
       rows.push({ entity, rule, key, record_id: c.p.recordId });
   }
   for (const part of chunk(rows, Math.floor(caps.maxParams / 5))) {
