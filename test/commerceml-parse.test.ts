@@ -635,7 +635,7 @@ describe('XmlScanner', () => {
       close: (name) => out.push(`</${name}>`),
     });
     for (const chunk of chunks) {
-      if (utf8AsLatin1) scanner.write(chunk.toString('latin1'), chunk);
+      if (utf8AsLatin1) scanner.writeUtf8(chunk);
       else scanner.write(chunk.toString('utf8'));
     }
     scanner.end();

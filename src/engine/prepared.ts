@@ -90,7 +90,7 @@ export function prepareItem(
     prepared: {
       text: written.text,
       cuts: written.cuts,
-      refs: cut.refs.flatMap((r) => [r.entity, r.id]),
+      refs: cut.refs,
       keys,
     },
   };
@@ -107,9 +107,10 @@ export function prepareItem(
 function cutAtStandIns(
   text: string,
   refs: ReadonlyArray<{ entity: string; id: string }>,
-): { parts: string[]; refs: Array<{ entity: string; id: string }> } | undefined {
+): { parts: string[]; refs: string[] } | undefined {
   const parts: string[] = [];
-  const ordered: Array<{ entity: string; id: string }> = [];
+  // Flat, as PreparedContent keeps them: entity, id, entity, id…
+  const ordered: string[] = [];
   const seen = new Set<number>();
   let from = 0;
   for (let at = text.indexOf(OPENING); at !== -1; at = text.indexOf(OPENING, from)) {
@@ -119,10 +120,10 @@ function cutAtStandIns(
     if (!Number.isInteger(index) || refs[index] === undefined || seen.has(index)) return undefined;
     seen.add(index);
     parts.push(text.slice(from, at));
-    ordered.push(refs[index]!);
+    ordered.push(refs[index]!.entity, refs[index]!.id);
     from = end + 1;
   }
-  if (ordered.length !== refs.length) return undefined;
+  if (ordered.length !== 2 * refs.length) return undefined;
   parts.push(text.slice(from));
   return { parts, refs: ordered };
 }

@@ -5,7 +5,10 @@ export interface ChunkDecoder {
   readonly encoding: 'utf-8' | 'windows-1251';
   write(chunk: Buffer): string;
   end(): string;
-  /** True when `write` gives the bytes as latin1 and the scanner must decode values as UTF-8. */
+  /**
+   * UTF-8: the scanner takes the bytes themselves (XmlScanner.writeUtf8), reads them as latin1
+   * and decodes the values it reports; `write` gives that latin1 text.
+   */
   readonly latin1: boolean;
 }
 

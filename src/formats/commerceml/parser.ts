@@ -321,15 +321,17 @@ export async function* parseCommerceMl(
       decoder = created.decoder;
       bytes = chunk.subarray(created.skip);
     }
-    let textChunk: string;
+    // UTF-8 goes to the scanner as bytes (it reads them as latin1 and decodes the values it reports).
+    let textChunk: string | undefined;
     try {
-      textChunk = decoder.write(bytes);
+      if (!decoder.latin1) textChunk = decoder.write(bytes);
     } catch (cause) {
       fault = decodeFault(cause);
       break;
     }
     try {
-      scanner.write(textChunk, decoder.latin1 ? bytes : undefined);
+      if (textChunk === undefined) scanner.writeUtf8(bytes);
+      else scanner.write(textChunk);
     } catch (error) {
       fault = error instanceof XmlFault ? syntaxError(error) : error;
       break;

@@ -126,15 +126,29 @@ export class XmlScanner {
     return new XmlFault(message, line, column);
   }
 
-  /** Adds text; with `bytes`, the text is those bytes read as latin1 and they are UTF-8. */
-  write(chunk: string, bytes?: Buffer): void {
+  /** Adds decoded text. */
+  write(chunk: string): void {
     // Count the newlines of the part being dropped, so lines stay right after re-basing.
     this.lineOf(this.pos);
-    if (bytes !== undefined) {
-      const rest = this.bytes === undefined ? undefined : this.bytes.subarray(this.pos);
-      this.bytes = rest !== undefined && rest.length > 0 ? Buffer.concat([rest, bytes]) : bytes;
-    }
     this.buf = this.pos < this.buf.length ? this.buf.slice(this.pos) + chunk : chunk;
+    this.rebase();
+  }
+
+  /**
+   * Adds UTF-8 bytes, scanned as latin1 text (see decode.ts). The text is read from the bytes
+   * not yet scanned and the new ones in one piece: a chunk's own latin1 string joined to the
+   * rest was copied again when flattened, a second string for every 64 KB of the file.
+   */
+  writeUtf8(bytes: Buffer): void {
+    this.lineOf(this.pos);
+    const rest = this.bytes === undefined ? undefined : this.bytes.subarray(this.pos);
+    this.bytes = rest !== undefined && rest.length > 0 ? Buffer.concat([rest, bytes]) : bytes;
+    this.buf = this.bytes.toString('latin1');
+    this.rebase();
+  }
+
+  /** `buf` now starts at what was `pos`. */
+  private rebase(): void {
     this.countedTo = Math.max(0, this.countedTo - this.pos);
     this.pos = 0;
     this.scan(false);
