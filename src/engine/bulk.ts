@@ -80,13 +80,15 @@ export async function executeBulk<Row extends Record<string, unknown>>(
   return affected(await trx.executeQuery(build(built(rows)).compile()));
 }
 
+const UTF8 = new TextDecoder();
+
 /** The row with its 'utf8' columns as strings. */
 function decoded<Row extends Record<string, unknown>>(row: Row, utf8: readonly string[]): Row {
   if (!utf8.some((column) => row[column] instanceof Uint8Array)) return row;
   const copy: Record<string, unknown> = { ...row };
   for (const column of utf8) {
     const value = copy[column];
-    if (value instanceof Uint8Array) copy[column] = new TextDecoder().decode(value);
+    if (value instanceof Uint8Array) copy[column] = UTF8.decode(value);
   }
   return copy as Row;
 }

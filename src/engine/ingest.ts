@@ -135,14 +135,6 @@ const RECORD_COLUMNS: BulkColumns = {
   created_at: 'bigint',
   updated_at: 'bigint',
 };
-/** An object whose new version a chunk writes; `json` is its stored text (see ingestChunk, step 5). */
-interface Changed {
-  p: Prepared;
-  json: string | Uint8Array;
-  hash: string;
-  version: number;
-  deleted: boolean;
-}
 const MATCH_KEY_COLUMNS: BulkColumns = { entity: 'text', rule: 'text', key: 'text', record_id: 'text' };
 
 /**
@@ -227,6 +219,15 @@ interface Prepared {
   data: Record<string, unknown>;
   /** Position in the chunk: results are reported in input order. */
   at: number;
+}
+
+/** An object whose new version a chunk writes; `json` is its stored text (see ingestChunk, step 5). */
+interface Changed {
+  p: Prepared;
+  json: string | Uint8Array;
+  hash: string;
+  version: number;
+  deleted: boolean;
 }
 
 interface Current {

@@ -193,13 +193,15 @@ export function preparedContent(
   let whole = text;
   if (cuts.length > 0) {
     const ids = new Array<string>(cuts.length);
+    const idLengths = new Array<number>(cuts.length);
     let length = text.length;
     for (let i = 0; i < cuts.length; i++) {
       const id = hubId(refs[2 * i]!, refs[2 * i + 1]!);
       if (id === undefined) return undefined;
       // Written between quotes as JSON.stringify would write it; a hub id (a UUID) as it is.
       ids[i] = PLAIN_ID.test(id) ? id : JSON.stringify(id).slice(1, -1);
-      length += Buffer.byteLength(ids[i]!) + 2;
+      idLengths[i] = Buffer.byteLength(ids[i]!);
+      length += idLengths[i]! + 2;
     }
     const out = Buffer.allocUnsafe(length);
     out.set(text);
@@ -209,7 +211,7 @@ export function preparedContent(
     for (let i = cuts.length - 1; i >= 0; i--) {
       const cut = cuts[i]!;
       out.copyWithin(cut + shift, cut, end);
-      const idLength = Buffer.byteLength(ids[i]!);
+      const idLength = idLengths[i]!;
       shift -= idLength + 2;
       const at = cut + shift;
       out[at] = QUOTE;

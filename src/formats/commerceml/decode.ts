@@ -1,16 +1,13 @@
 import iconv from 'iconv-lite';
 
-/** Turns the bytes of an exchange file into text, in the encoding the file itself declares. */
-export interface ChunkDecoder {
-  readonly encoding: 'utf-8' | 'windows-1251';
-  write(chunk: Buffer): string;
-  end(): string;
-  /**
-   * UTF-8: the scanner takes the bytes themselves (XmlScanner.writeUtf8), reads them as latin1
-   * and decodes the values it reports; `write` gives that latin1 text.
-   */
-  readonly latin1: boolean;
-}
+/**
+ * How the parser reads an exchange file, by the encoding the file itself declares. UTF-8 goes to
+ * the scanner as bytes (XmlScanner.writeUtf8 reads them as latin1 and decodes the values it
+ * reports); windows-1251 is decoded into text first.
+ */
+export type ChunkDecoder =
+  | { readonly encoding: 'utf-8' }
+  | { readonly encoding: 'windows-1251'; write(chunk: Buffer): string; end(): string };
 
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
@@ -21,7 +18,7 @@ const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
  * loudly instead of loading mojibake into the catalog.
  */
 export function createDecoder(head: Buffer): { decoder: ChunkDecoder; skip: number } {
-  if (head.subarray(0, 3).equals(UTF8_BOM)) return { decoder: utf8Decoder(), skip: 3 };
+  if (head.subarray(0, 3).equals(UTF8_BOM)) return { decoder: UTF8, skip: 3 };
   const declaration = head.subarray(0, 200).toString('latin1');
   const match = declaration.match(/^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/i);
   const declared = match?.[1]?.toLowerCase();
@@ -30,14 +27,13 @@ export function createDecoder(head: Buffer): { decoder: ChunkDecoder; skip: numb
     return {
       decoder: {
         encoding: 'windows-1251',
-        latin1: false,
         write: (chunk) => decoder.write(chunk),
         end: () => decoder.end() ?? '',
       },
       skip: 0,
     };
   }
-  return { decoder: utf8Decoder(), skip: 0 };
+  return { decoder: UTF8, skip: 0 };
 }
 
 /**
@@ -46,11 +42,4 @@ export function createDecoder(head: Buffer): { decoder: ChunkDecoder; skip: numb
  * UTF-8 sequence is, so the structure reads the same. The scanner then decodes only the values
  * the parser keeps, straight from the bytes; whitespace and tags — most of a file — never are.
  */
-function utf8Decoder(): ChunkDecoder {
-  return {
-    encoding: 'utf-8',
-    latin1: true,
-    write: (chunk) => chunk.toString('latin1'),
-    end: () => '',
-  };
-}
+const UTF8: ChunkDecoder = { encoding: 'utf-8' };

@@ -321,10 +321,10 @@ export async function* parseCommerceMl(
       decoder = created.decoder;
       bytes = chunk.subarray(created.skip);
     }
-    // UTF-8 goes to the scanner as bytes (it reads them as latin1 and decodes the values it reports).
+    // UTF-8 goes to the scanner as bytes; windows-1251 is decoded first (decode.ts).
     let textChunk: string | undefined;
     try {
-      if (!decoder.latin1) textChunk = decoder.write(bytes);
+      if (decoder.encoding === 'windows-1251') textChunk = decoder.write(bytes);
     } catch (cause) {
       fault = decodeFault(cause);
       break;
@@ -340,7 +340,7 @@ export async function* parseCommerceMl(
   }
   if (fault === undefined) {
     try {
-      const rest = decoder?.end() ?? '';
+      const rest = decoder?.encoding === 'windows-1251' ? decoder.end() : '';
       if (rest !== '') scanner.write(rest);
       scanner.end();
     } catch (error) {
