@@ -1,5 +1,5 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -133,6 +133,8 @@ export async function startObmenProcess(options: {
   nodeFlags: string[];
   /** Another checkout of obmen to run (a "before" build); default: this one. */
   repo?: string;
+  /** A file obmen's stdout is appended to. */
+  stdoutLog?: string;
 }): Promise<RunningObmen> {
   const repo = options.repo ?? HERE_REPO;
   const config = join(options.dir, 'obmen.yaml');
@@ -178,7 +180,7 @@ export async function startObmenProcess(options: {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const base = await listeningAddress(child);
+  const base = await listeningAddress(child, options.stdoutLog);
   const pid = child.pid!;
   let sampled = 0;
   let ticks = 0;
@@ -213,13 +215,17 @@ export async function startObmenProcess(options: {
   };
 }
 
-/** Resolves with the address once `obmen start` prints it; fails if obmen exits first. */
-function listeningAddress(child: ChildProcess): Promise<string> {
+/**
+ * Resolves with the address once `obmen start` prints it; fails if obmen exits first. All of
+ * obmen's stdout goes on to `log` when given (e.g. what --trace-gc prints).
+ */
+function listeningAddress(child: ChildProcess, log: string | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
       text += chunk;
+      if (log !== undefined) appendFileSync(log, chunk);
       const found = /API and dashboard on (http:\/\/[^\s]+)/.exec(text);
       if (found) resolve(found[1]!);
     });

@@ -7,16 +7,17 @@
  * inside the measured process.
  *
  *   node --import tsx bench/commerceml-endpoint.ts [--goods N] [--properties N] [--zip]
- *        [--build bin|tsx|compiled] [--node-flags "..."] [--parse-thread false] [--step S]
+ *        [--build bin|tsx|compiled] [--node-flags="..."] [--parse-thread false] [--step S]
  *        [--import-while-receiving false] [--prepare-on-parser-thread false]
- *        [--name suffix] [--obmen-dir DIR]
+ *        [--name suffix] [--obmen-dir DIR] [--obmen-log FILE]
  *
  * --build bin (default) starts bin/obmen.mjs as users do after `npm start` (the compiled
  * dist/cli, built first when stale); tsx forces it to run the TypeScript sources; compiled
  * runs a bundle the benchmark makes itself (for checkouts without dist/cli). obmen's node gets the
  * flags of bin/obmen.mjs's `#!/usr/bin/env -S node …` line, as `obmen start` does, then --node-flags, e.g.
- * "--max-old-space-size=128" or "--cpu-prof --cpu-prof-dir=/tmp/prof". --obmen-dir runs another
+ * --node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof" (with the `=`: the value starts with a dash). --obmen-dir runs another
  * checkout of obmen (e.g. `git worktree add` of an older commit, for a "before" figure).
+ * --obmen-log appends obmen's stdout to FILE (with --node-flags=--trace-gc: its collections).
  * Writes bench/results/commerceml-endpoint[-suffix].json.
  */
 import { execSync } from 'node:child_process';
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     name: { type: 'string' },
     'obmen-dir': { type: 'string' },
+    'obmen-log': { type: 'string' },
     'parse-thread': { type: 'string', default: 'true' },
     'import-while-receiving': { type: 'string', default: 'true' },
     'prepare-on-parser-thread': { type: 'string', default: 'true' },
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     prepareOnParserThread: values['prepare-on-parser-thread'] !== 'false',
     nodeFlags,
     ...(values['obmen-dir'] ? { repo: values['obmen-dir'] } : {}),
+    ...(values['obmen-log'] ? { stdoutLog: values['obmen-log'] } : {}),
   });
   // Settle, then take obmen at rest: what the code and libraries cost before any data.
   await new Promise((resolve) => setTimeout(resolve, 2000));
