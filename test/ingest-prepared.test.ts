@@ -12,11 +12,12 @@ import {
   preparedContent,
   preparedData,
   preparedKeys,
+  preparedKeysOf,
   preparedRefs,
   prepareItem,
   TextArena,
 } from '../src/engine/prepared.ts';
-import { matchKeysOf } from '../src/matching/rules.ts';
+import { keysFor, matchKeysOf } from '../src/matching/rules.ts';
 import type { Store } from '../src/store/store.ts';
 import { hubIdOf } from './support/links.ts';
 import { forEachDialect } from './support/stores.ts';
@@ -266,6 +267,9 @@ test('prepared text is the validated content: preparedData gives it back in sour
   const checkedKeys = matchKeysOf('product', checked.data);
   assert.ok(checkedKeys.length > 0);
   assert.deepEqual(preparedKeys(item.prepared), checkedKeys);
+  // By one rule, as matching before ingest reads them.
+  for (const rule of new Set(checkedKeys.map((k) => k.rule)))
+    assert.deepEqual(preparedKeysOf(item.prepared, rule), keysFor(rule, checked.data));
 });
 
 test('a text arena hands over the blocks its texts are in, each text whole in one block', () => {

@@ -77,12 +77,11 @@ const configDir = (ctx: Context) => (ctx.configPath ? dirname(resolve(ctx.config
 async function withStore<T>(
   ctx: Context,
   fn: (store: Store) => Promise<T>,
-  migrateOnOpen = true,
-  checkpointOnThread = false,
+  options: { migrate?: boolean; checkpointOnThread?: boolean } = {},
 ): Promise<T> {
   const store = await openStore({
-    migrate: migrateOnOpen,
-    checkpointOnThread,
+    migrate: options.migrate !== false,
+    checkpointOnThread: options.checkpointOnThread === true,
     ...(ctx.config.database.url ? { url: ctx.config.database.url } : {}),
     ...(process.env.OBMEN_PG_SCHEMA ? { pgSchema: process.env.OBMEN_PG_SCHEMA } : {}),
   });
@@ -132,9 +131,8 @@ async function withRuntime<T>(
         await runtime.close();
       }
     },
-    true,
     // The runtime imports and delivers: its commits should not wait for WAL checkpoints.
-    true,
+    { checkpointOnThread: true },
   );
 }
 
@@ -282,7 +280,7 @@ async function main(argv: string[]): Promise<number> {
           );
           return 0;
         },
-        false,
+        { migrate: false },
       );
     case 'start':
       // A fresh clone has no obmen.yaml: `npm start` then shows obmen working end to end.

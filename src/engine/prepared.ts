@@ -247,10 +247,20 @@ export function preparedKeys(prepared: PreparedContent): Array<{ rule: MatchRule
   return keys;
 }
 
+/** The match keys of prepared content by one rule (what keysFor gives for the content). */
+export function preparedKeysOf(prepared: PreparedContent, rule: MatchRule): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < prepared.keys.length; i += 2)
+    if (prepared.keys[i] === rule) keys.push(prepared.keys[i + 1]!);
+  return keys;
+}
+
+const UTF8 = new TextDecoder();
+
 /** The validated content in source-id form, for the paths that work on objects (ownership). */
 export function preparedData(prepared: PreparedContent): Record<string, unknown> {
   const { json } = preparedContent(prepared, (_entity, id) => id, false)!;
-  return JSON.parse(new TextDecoder().decode(json)) as Record<string, unknown>;
+  return JSON.parse(UTF8.decode(json)) as Record<string, unknown>;
 }
 
 /** The item with its content as an object again (see preparedData). */

@@ -1,6 +1,6 @@
 import { chunk } from '../engine/chunks.ts';
 import { systemsOf } from '../engine/links.ts';
-import { type IngestItem, isPrepared, preparedData, preparedKeys } from '../engine/prepared.ts';
+import { type IngestItem, isPrepared, preparedData, preparedKeysOf } from '../engine/prepared.ts';
 import type { Store } from '../store/store.ts';
 import { linkedIn, type MatchCandidate, namesOf } from './find.ts';
 import { holdPossibleDuplicate } from './holds.ts';
@@ -255,7 +255,5 @@ async function keysOfRecords(
 /** An item's keys by one rule; a prepared item brings them (engine/prepared.ts). */
 function keysOf(rule: MatchRule, item: IngestItem): string[] {
   if (!isPrepared(item)) return keysFor(rule, item.data);
-  return preparedKeys(item.prepared)
-    .filter((k) => k.rule === rule)
-    .map((k) => k.key);
+  return preparedKeysOf(item.prepared, rule);
 }
