@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,40 @@ export async function startObmen(
       if (!extra.keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An exchange session row of the import of one file. */
+export interface ImportSessionRow {
+  name: string;
+  status: string;
+  counts: string;
+  error: string | null;
+}
+
+/** The sessions of the imports of `filename` (one per import run), oldest first. */
+export async function importSessions(obmen: ObmenUnderTest, filename: string): Promise<ImportSessionRow[]> {
+  return (await obmen.store.db
+    .selectFrom('sessions')
+    .select(['name', 'status', 'counts', 'error'])
+    .where('kind', '=', 'exchange')
+    .where('name', '=', `commerceml catalog ${filename}`)
+    .orderBy('id')
+    .execute()) as ImportSessionRow[];
+}
+
+/** Polls until `check` holds (the import runs in the background); fails with `what` after 30 s. */
+export async function eventually<T>(
+  what: string,
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)} after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** A raw request, for what the client never sends (bad cookies, unsafe names). */

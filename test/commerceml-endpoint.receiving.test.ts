@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generatePackage } from '../emulators/onec-exchange/catalog.ts';
-import { type ObmenUnderTest, startObmen } from './commerceml-endpoint.harness.ts';
+import { eventually, importSessions, startObmen } from './commerceml-endpoint.harness.ts';
 
 /**
  * importWhileReceiving: a catalog file's import starts with its first chunk and reads only what
@@ -14,34 +14,6 @@ import { type ObmenUnderTest, startObmen } from './commerceml-endpoint.harness.t
  */
 
 const GOODS = 1200;
-
-interface ExchangeSessionRow {
-  name: string;
-  status: string;
-  counts: string;
-  error: string | null;
-}
-
-async function importSessions(obmen: ObmenUnderTest, filename: string): Promise<ExchangeSessionRow[]> {
-  return (await obmen.store.db
-    .selectFrom('sessions')
-    .select(['name', 'status', 'counts', 'error'])
-    .where('kind', '=', 'exchange')
-    .where('name', '=', `commerceml catalog ${filename}`)
-    .orderBy('id')
-    .execute()) as ExchangeSessionRow[];
-}
-
-/** Polls until `check` holds (the import runs in the background); fails with `what` after 30 s. */
-async function eventually<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)} after 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('CommerceML endpoint: import while the file is received', () => {
   let work: string;

@@ -88,7 +88,7 @@ export const onecCommercemlOptionsSchema = z
     }),
     importWhileReceiving: z.boolean().default(true).meta({
       description:
-        'Import a catalog XML file while 1C is still sending it (from its first chunk), instead of after mode=import; the import is done soon after the upload. Not for zip archives, which are read once whole',
+        'Import a catalog XML file while 1C is still sending it (from its first chunk), instead of after mode=import; the import is done soon after the upload. From a zip archive, its first import*.xml is imported while it is unpacked',
     }),
     missingAfterFullImport: z
       .enum(['deactivate', 'keep'])

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ReceivedBytes } from '../../formats/commerceml/received-bytes.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import {
@@ -20,7 +20,7 @@ import {
   newSessionSecrets,
 } from './session-store.ts';
 import { ExchangeFailure, StepJobs } from './step-jobs.ts';
-import { UnsafeArchiveError, unzipSafely } from './unzip.ts';
+import { UnsafeArchiveError, type UnzipWatch, unzipSafely } from './unzip.ts';
 import { UploadTooLargeError, UploadWriter } from './uploads.ts';
 import { readWorkDirState, resetWorkDir, writeWorkDirState } from './work-dir.ts';
 
@@ -59,8 +59,8 @@ export interface ImportFileEvent {
   signal: AbortSignal;
   report(progress: string): void;
   /**
-   * Set when the import began while 1C was still sending the file (importWhileReceiving): read
-   * only what was received, and wait for the rest.
+   * Set when the import began while 1C was still sending the file, or while it was unpacked
+   * from 1C's archive (importWhileReceiving): read only what was written, and wait for the rest.
    */
   received?: ReceivedBytes;
 }
@@ -94,7 +94,8 @@ export interface ExchangeServerOptions {
   importStepMs: number;
   /**
    * Start importing a catalog XML file with its first chunk instead of at `mode=import`, so the
-   * import runs while 1C sends the rest. Off: the file is read once it is whole (Bitrix's way).
+   * import runs while 1C sends the rest; from a zip archive, the first import file while it is
+   * unpacked. Off: a file is read once it is whole (Bitrix's way).
    */
   importWhileReceiving?: boolean;
   /** Root of the upload folders: `<workDir>/catalog`, `<workDir>/sale`. */
@@ -231,6 +232,7 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
    * first chunk of a catalog file starts its import, which reads what has arrived and waits for
    * more. The first chunk of another file, or `mode=import` for this one, says it is whole.
    * Only one file is followed at a time, so files are still imported in the order 1C sent them.
+   * A zip archive is followed the same way while it is unpacked (importStep).
    */
   const receiving = new Map<string, ReceivedBytes>();
 
@@ -243,23 +245,36 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
   ): void {
     const key = importKey(type, filename);
     for (const [other, received] of receiving) if (other !== key) received.finish();
-    let received = receiving.get(key);
-    if (!received && !jobs.busy(`${type}:`)) {
-      received = new ReceivedBytes();
-      receiving.set(key, received);
-      jobs.start(key, `Начат импорт файла ${filename}`, (ctx) =>
-        options.handlers.importFile({
-          session,
-          type,
-          filename,
-          path,
-          signal: ctx.signal,
-          report: ctx.report,
-          received: received!,
-        }),
-      );
-    }
+    const received = receiving.get(key) ?? followFile(type, session, filename, path);
     received?.grow(size);
+  }
+
+  /**
+   * Starts the import of a file that is still being written (received or unpacked), unless
+   * another import of this exchange runs; the bytes it may read are told to what it returns.
+   */
+  function followFile(
+    type: ExchangeType,
+    session: ExchangeSession,
+    filename: string,
+    path: string,
+  ): ReceivedBytes | undefined {
+    const key = importKey(type, filename);
+    if (jobs.busy(importKey(type, ''))) return undefined;
+    const received = new ReceivedBytes();
+    receiving.set(key, received);
+    jobs.start(key, `Начат импорт файла ${filename}`, (ctx) =>
+      options.handlers.importFile({
+        session,
+        type,
+        filename,
+        path,
+        signal: ctx.signal,
+        report: ctx.report,
+        received,
+      }),
+    );
+    return received;
   }
 
   function forgetReceiving(type: ExchangeType): void {
@@ -270,6 +285,31 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
     }
   }
 
+  /**
+   * While an archive is unpacked, the first catalog file in it (`import…xml`, the goods, which 1C
+   * imports before its offers) is imported as its bytes are written, as a file being received
+   * is; 1C's `mode=import` for it then joins that import. Other files wait for their own call.
+   */
+  function importWhileUnpacking(
+    type: ExchangeType,
+    session: ExchangeSession,
+    dir: string,
+  ): NonNullable<UnzipWatch['written']> {
+    let followed: string | undefined;
+    let decided = false;
+    return ({ path, size, complete }) => {
+      if (!decided && /\.xml$/i.test(path)) {
+        decided = true;
+        if (/^import[^/]*\.xml$/i.test(basename(path)))
+          followed = followFile(type, session, path, join(dir, path)) ? path : undefined;
+      }
+      if (path !== followed) return;
+      const received = receiving.get(importKey(type, path));
+      if (complete) received?.finish(size);
+      else received?.grow(size);
+    };
+  }
+
   async function importStep(type: ExchangeType, session: ExchangeSession, filename: string, stepMs: number) {
     const dir = dirOf(type);
     const work = await readWorkDirState(dir);
@@ -277,12 +317,21 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
     if (packed.length > 0) {
       const state = await jobs.step(`${type}:unzip`, stepMs, 'Распаковка архива…', async (ctx) => {
         for (const archive of packed) {
+          const following = options.importWhileReceiving && type === 'catalog';
           await unzipSafely(
             join(dir, archive),
             dir,
             { maxUnpackedBytes: options.maxUnpackedBytes, maxEntries: 200_000 },
-            (bytes) => ctx.report(`Распаковка архива ${archive}: ${formatMb(bytes)} МБ`),
-          );
+            {
+              progress: (bytes) => ctx.report(`Распаковка архива ${archive}: ${formatMb(bytes)} МБ`),
+              ...(following ? { written: importWhileUnpacking(type, session, dir) } : {}),
+            },
+          ).catch(async (error: unknown) => {
+            // An import begun on a file of this archive would read a cut file: it stops here.
+            await jobs.cancel(importKey(type, ''));
+            forgetReceiving(type);
+            throw error;
+          });
           work.unpacked.push(archive);
           await writeWorkDirState(dir, work);
         }

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { Unzip, UnzipInflate } from 'fflate';
+import { basename, dirname, join } from 'node:path';
+import { Unzip } from 'fflate';
+import { nativeInflate } from './native-inflate.ts';
 import { checkUploadPath } from './safe-path.ts';
 
 /** Limits that keep a hostile or broken archive from filling the disk. */
@@ -13,6 +14,17 @@ export interface UnzipLimits {
 
 export class UnsafeArchiveError extends Error {}
 
+/** What unzipSafely tells while it works. */
+export interface UnzipWatch {
+  /** The unpacked total so far, after each piece read from the archive. */
+  progress?(unpackedBytes: number): void;
+  /**
+   * An entry's file holds `size` bytes on disk (0: just created); `complete` once it is whole.
+   * A reader may follow the file up to `size` (an import begun while it is unpacked).
+   */
+  written?(entry: { path: string; size: number; complete: boolean }): void;
+}
+
 /**
  * Unpacks a zip archive into `targetDir` entry by entry, streaming (constant memory whatever
  * the archive size). Entry names follow the same rules as uploaded names; the unpacked total is
@@ -23,13 +35,16 @@ export async function unzipSafely(
   archivePath: string,
   targetDir: string,
   limits: UnzipLimits,
-  onProgress?: (unpackedBytes: number) => void,
+  watch: UnzipWatch = {},
 ): Promise<string[]> {
   const written: string[] = [];
   const pending: Array<{ rel: string; data: Uint8Array; final: boolean }> = [];
-  const handles = new Map<string, FileHandle>();
+  const handles = new Map<string, { handle: FileHandle; size: number }>();
   let unpacked = 0;
   let failure: Error | undefined;
+  // The native decoder's work in flight (native-inflate.ts).
+  let inflating: Array<Promise<void>> = [];
+  const ending: Array<Promise<void>> = [];
 
   const unzip = new Unzip((file) => {
     if (failure) return;
@@ -63,39 +78,70 @@ export async function unzipSafely(
     };
     file.start();
   });
-  unzip.register(UnzipInflate);
+  unzip.register(
+    nativeInflate({ pushed: (work) => inflating.push(work), ended: (work) => ending.push(work) }),
+  );
+  /** Waits until what was pushed is inflated and its output is in `pending`. */
+  const inflated = async () => {
+    while (inflating.length > 0) {
+      const work = inflating;
+      inflating = [];
+      await Promise.all(work);
+    }
+  };
 
   const flush = async () => {
     while (pending.length > 0) {
       const part = pending.shift()!;
-      let handle = handles.get(part.rel);
-      if (!handle) {
+      let file = handles.get(part.rel);
+      if (!file) {
         const path = join(targetDir, part.rel);
         await mkdir(dirname(path), { recursive: true });
-        handle = await open(path, 'w');
-        handles.set(part.rel, handle);
+        file = { handle: await open(path, 'w'), size: 0 };
+        handles.set(part.rel, file);
+        watch.written?.({ path: part.rel, size: 0, complete: false });
       }
-      if (part.data.byteLength > 0) await handle.write(part.data);
+      if (part.data.byteLength > 0) {
+        await file.handle.write(part.data);
+        file.size += part.data.byteLength;
+        if (!part.final) watch.written?.({ path: part.rel, size: file.size, complete: false });
+      }
       if (part.final) {
-        await handle.close();
+        await file.handle.close();
         handles.delete(part.rel);
+        watch.written?.({ path: part.rel, size: file.size, complete: true });
       }
     }
+  };
+
+  // fflate throws a bare "invalid zip data" for an archive cut short or corrupt.
+  const push = (chunk: Uint8Array, final: boolean) => {
+    try {
+      unzip.push(chunk, final);
+    } catch (error) {
+      failure ??= new UnsafeArchiveError(
+        `архив ${basename(archivePath)} повреждён или передан не полностью (${(error as Error).message}); передайте его заново`,
+      );
+    }
+    if (failure) throw failure;
   };
 
   try {
     // Small reads bound what one push can inflate in memory (deflate's worst ratio is ~1:1000).
     for await (const chunk of createReadStream(archivePath, { highWaterMark: 16 * 1024 })) {
-      unzip.push(chunk as Uint8Array, false);
+      push(chunk as Uint8Array, false);
+      await inflated();
       if (failure) throw failure;
       await flush();
-      onProgress?.(unpacked);
+      watch.progress?.(unpacked);
     }
-    unzip.push(new Uint8Array(0), true);
+    push(new Uint8Array(0), true);
+    await inflated();
+    await Promise.all(ending);
     if (failure) throw failure;
     await flush();
   } finally {
-    for (const handle of handles.values()) await handle.close().catch(() => {});
+    for (const file of handles.values()) await file.handle.close().catch(() => {});
   }
   return written;
 }

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { zipSync } from 'fflate';
+import { generatePackage } from '../emulators/onec-exchange/catalog.ts';
+import { type ExchangeClient, ExchangeClientError } from '../src/exchange/commerceml/index.ts';
+import { eventually, importSessions, startObmen } from './commerceml-endpoint.harness.ts';
+
+/**
+ * importWhileReceiving with zip archives: 1C sends the whole package as one archive, and the
+ * first `mode=import` unpacks it. The archive's import file is imported while it is being
+ * unpacked, and the `mode=import` calls for it join that import. Driven over HTTP like 1C.
+ */
+
+const GOODS = 1500;
+
+/** Calls `mode=import` for `filename` until obmen says the archive is unpacked; returns the calls' answers. */
+async function unpack(client: ExchangeClient, filename: string): Promise<string[]> {
+  const answers: string[] = [];
+  for (let calls = 0; calls < 1000; calls++) {
+    const answer = await client.importStep('catalog', filename);
+    answers.push(`${answer.state}: ${answer.message}`);
+    if (answer.message === 'Архив распакован') return answers;
+    assert.match(answer.message, /Распаковка архива/, `unexpected answer while unpacking: ${answer.message}`);
+  }
+  assert.fail(`the archive was not unpacked in 1000 calls: ${answers.at(-1)}`);
+}
+
+describe('CommerceML endpoint: import while an archive is unpacked', () => {
+  let work: string;
+  let importXml: Uint8Array;
+  let offersXml: Uint8Array;
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'cml-unpacking-'));
+    const [importFile, offersFile] = await generatePackage(work, { goods: GOODS, propertiesPerGood: 3 });
+    importXml = readFileSync(importFile!.path);
+    offersXml = readFileSync(offersFile!.path);
+  });
+  after(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test('the import file starts importing before 1C asks for it; mode=import joins that import', async () => {
+    const obmen = await startObmen({ zip: true, importStepSeconds: 0.2, batchSize: 100 });
+    try {
+      const client = obmen.client();
+      await client.checkauth('catalog');
+      await client.init('catalog');
+      await client.sendChunk(
+        'catalog',
+        'package.zip',
+        zipSync({ 'import.xml': importXml, 'offers.xml': offersXml }),
+      );
+      await unpack(client, 'import.xml');
+      // 1C has not asked to import import.xml since the archive was unpacked, and will not while
+      // this waits: an import session of it can only come from the unpacking.
+      const begun = await eventually(
+        'an import of import.xml, begun while the archive was unpacked',
+        () => importSessions(obmen, 'import.xml'),
+        (rows) => rows.length > 0,
+      );
+      assert.equal(begun.length, 1);
+      assert.equal((await importSessions(obmen, 'offers.xml')).length, 0, 'offers wait for their own call');
+
+      const answer = await client.importUntilDone('catalog', 'import.xml');
+      assert.match(answer.message, /Импорт import\.xml завершён: объектов \d+, записано \d+/);
+      const sessions = await importSessions(obmen, 'import.xml');
+      assert.equal(sessions.length, 1, 'mode=import joined the import, it did not read the file again');
+      assert.equal(sessions[0]!.status, 'ok');
+      assert.equal(JSON.parse(sessions[0]!.counts).product, GOODS);
+      assert.equal(await obmen.recordCount('product'), GOODS);
+
+      await client.importUntilDone('catalog', 'offers.xml');
+      assert.equal(
+        await obmen.recordCount('price'),
+        (
+          Buffer.from(offersXml)
+            .toString('utf8')
+            .match(/<Цена>/g) ?? []
+        ).length,
+      );
+    } finally {
+      await obmen.close();
+    }
+  });
+
+  test('an archive whose first file is not an import file is unpacked whole first, as before', async () => {
+    const obmen = await startObmen({ zip: true, importStepSeconds: 0.2 });
+    try {
+      const client = obmen.client();
+      await client.checkauth('catalog');
+      await client.init('catalog');
+      await client.sendChunk(
+        'catalog',
+        'package.zip',
+        zipSync({ 'offers.xml': offersXml, 'import.xml': importXml }),
+      );
+      await unpack(client, 'import.xml');
+      assert.equal((await importSessions(obmen, 'offers.xml')).length, 0);
+      assert.equal((await importSessions(obmen, 'import.xml')).length, 0);
+      await client.importUntilDone('catalog', 'import.xml');
+      await client.importUntilDone('catalog', 'offers.xml');
+      assert.equal(await obmen.recordCount('product'), GOODS);
+    } finally {
+      await obmen.close();
+    }
+  });
+
+  test('corrupt compressed data fails the unpack with a message that names the file', async () => {
+    const obmen = await startObmen({ zip: true, importStepSeconds: 0.2 });
+    try {
+      const client = obmen.client();
+      await client.checkauth('catalog');
+      await client.init('catalog');
+      const archive = Buffer.from(zipSync({ 'import.xml': importXml }, { level: 6 }));
+      // The entry's deflate data (after the 30-byte local header, its name and extra field) now
+      // begins with a block of the reserved type 3: zlib refuses it; the archive is whole.
+      const data = 30 + archive.readUInt16LE(26) + archive.readUInt16LE(28);
+      archive[data] = 0b111;
+      await client.sendChunk('catalog', 'package.zip', archive);
+      await assert.rejects(unpack(client, 'import.xml'), (error: unknown) => {
+        assert.ok(error instanceof ExchangeClientError, String(error));
+        assert.match(error.message, /архив повреждён \(import\.xml\)/);
+        return true;
+      });
+      const [stopped] = await importSessions(obmen, 'import.xml');
+      assert.notEqual(stopped?.status, 'ok', 'the import begun on the file did not pass for whole');
+    } finally {
+      await obmen.close();
+    }
+  });
+
+  test('a broken archive fails the exchange and stops the import begun on its file', async () => {
+    const obmen = await startObmen({ zip: true, importStepSeconds: 0.2, batchSize: 100 });
+    try {
+      const client = obmen.client();
+      await client.checkauth('catalog');
+      await client.init('catalog');
+      // Stored, not deflated, so the cut falls inside import.xml's bytes: its start unpacks fine.
+      const archive = zipSync({ 'import.xml': importXml }, { level: 0 });
+      await client.sendChunk('catalog', 'package.zip', archive.subarray(0, Math.floor(archive.length * 0.6)));
+      let failure: unknown;
+      try {
+        await unpack(client, 'import.xml');
+      } catch (error) {
+        failure = error;
+      }
+      assert.ok(failure instanceof ExchangeClientError, `the unpack fails: ${String(failure)}`);
+      assert.match(failure.message, /архив/i);
+      const sessions = await importSessions(obmen, 'import.xml');
+      assert.equal(sessions.length, 1, 'the import had begun on the unpacked part');
+      assert.equal(sessions[0]!.status, 'failed');
+      assert.equal((await obmen.recordCount('product')) < GOODS, true, 'the cut file did not load whole');
+
+      // 1C's next exchange sends the archive whole and everything loads.
+      await client.init('catalog');
+      await client.sendChunk('catalog', 'package.zip', archive);
+      await unpack(client, 'import.xml');
+      await client.importUntilDone('catalog', 'import.xml');
+      assert.equal(await obmen.recordCount('product'), GOODS);
+    } finally {
+      await obmen.close();
+    }
+  });
+});
