@@ -16,10 +16,16 @@ import { generateCatalog } from '../src/formats/commerceml/index.ts';
 /**
  * bin/obmen.mjs runs the compiled dist/cli when it is fresh and the TypeScript sources
  * otherwise (or with OBMEN_FROM_SOURCES=1). Both must do the same real work, including the
- * CommerceML import whose parser runs on a worker thread loaded from a file of its own.
+ * CommerceML import whose parser runs on a worker thread loaded from a file of its own, and
+ * 1C's zip archive, unpacked on another such thread.
  */
-for (const build of ['bin', 'tsx'] as const) {
-  test(`${build === 'bin' ? 'compiled (dist/cli)' : 'from the sources'}: a CommerceML catalogue through obmen start, parsed on the worker thread`, async () => {
+for (const [build, zip] of [
+  ['bin', false],
+  ['bin', true],
+  ['tsx', false],
+  ['tsx', true],
+] as const) {
+  test(`${build === 'bin' ? 'compiled (dist/cli)' : 'from the sources'}: a CommerceML catalogue through obmen start${zip ? ' as a zip archive, unpacked and' : ','} parsed on worker threads`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'obmen-compiled-'));
     try {
       if (build === 'bin') {
@@ -36,7 +42,7 @@ for (const build of ['bin', 'tsx'] as const) {
         build,
         login: 'admin',
         password: 'secret-password',
-        zip: false,
+        zip,
         importStepSeconds: 5,
         parseThread: true,
         nodeFlags: [],
@@ -48,7 +54,12 @@ for (const build of ['bin', 'tsx'] as const) {
           login: 'admin',
           password: 'secret-password',
         });
-        await runCatalogExchange({ client, files: [{ name: 'import.xml', path: file }], zip: 'never' });
+        const exchange = await runCatalogExchange({
+          client,
+          files: [{ name: 'import.xml', path: file }],
+          zip: zip ? 'auto' : 'never',
+        });
+        assert.equal(exchange.zipped, zip, zip ? 'obmen asked for an archive' : 'the file went as it is');
       } finally {
         exitCode = await obmen.stop();
       }

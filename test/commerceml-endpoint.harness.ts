@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { generatePackage } from '../emulators/onec-exchange/catalog.ts';
 import { buildApi } from '../src/api/server.ts';
 import { onecCommercemlConnector } from '../src/connectors/onec-commerceml/index.ts';
 import { registerConnector } from '../src/connectors/registry.ts';
@@ -89,6 +91,17 @@ export async function startObmen(
       if (!extra.keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A generated 1C package (import.xml with `goods` goods × 3 properties, offers.xml) as bytes. */
+export async function generatedPackage(goods: number): Promise<{ importXml: Buffer; offersXml: Buffer }> {
+  const work = await mkdtemp(join(tmpdir(), 'cml-package-'));
+  try {
+    const [importFile, offersFile] = await generatePackage(work, { goods, propertiesPerGood: 3 });
+    return { importXml: readFileSync(importFile!.path), offersXml: readFileSync(offersFile!.path) };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 /** An exchange session row of the import of one file. */

@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { generatePackage } from '../emulators/onec-exchange/catalog.ts';
-import { eventually, importSessions, startObmen } from './commerceml-endpoint.harness.ts';
+import { before, describe, test } from 'node:test';
+import { eventually, generatedPackage, importSessions, startObmen } from './commerceml-endpoint.harness.ts';
 
 /**
  * importWhileReceiving: a catalog file's import starts with its first chunk and reads only what
@@ -16,17 +11,10 @@ import { eventually, importSessions, startObmen } from './commerceml-endpoint.ha
 const GOODS = 1200;
 
 describe('CommerceML endpoint: import while the file is received', () => {
-  let work: string;
   let importXml: Buffer;
   let offersXml: Buffer;
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'cml-receiving-'));
-    const [importFile, offersFile] = await generatePackage(work, { goods: GOODS, propertiesPerGood: 3 });
-    importXml = readFileSync(importFile!.path);
-    offersXml = readFileSync(offersFile!.path);
-  });
-  after(async () => {
-    await rm(work, { recursive: true, force: true });
+    ({ importXml, offersXml } = await generatedPackage(GOODS));
   });
 
   test('the import starts with the first chunk, reads only what arrived and is joined by mode=import', async () => {

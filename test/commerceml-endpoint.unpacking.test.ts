@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
-import { generatePackage } from '../emulators/onec-exchange/catalog.ts';
 import { type ExchangeClient, ExchangeClientError } from '../src/exchange/commerceml/index.ts';
-import { eventually, importSessions, startObmen } from './commerceml-endpoint.harness.ts';
+import {
+  eventually,
+  generatedPackage,
+  importSessions,
+  type ObmenUnderTest,
+  startObmen,
+} from './commerceml-endpoint.harness.ts';
 
 /**
  * importWhileReceiving with zip archives: 1C sends the whole package as one archive, and the
@@ -16,6 +17,22 @@ import { eventually, importSessions, startObmen } from './commerceml-endpoint.ha
  */
 
 const GOODS = 1500;
+
+/** obmen with zip on, and 1C's client after checkauth and init of a catalog exchange. */
+async function startExchange(
+  options: Record<string, unknown>,
+): Promise<{ obmen: ObmenUnderTest; client: ExchangeClient }> {
+  const obmen = await startObmen({ zip: true, importStepSeconds: 0.2, ...options });
+  try {
+    const client = obmen.client();
+    await client.checkauth('catalog');
+    await client.init('catalog');
+    return { obmen, client };
+  } catch (error) {
+    await obmen.close();
+    throw error;
+  }
+}
 
 /** Calls `mode=import` for `filename` until obmen says the archive is unpacked; returns the calls' answers. */
 async function unpack(client: ExchangeClient, filename: string): Promise<string[]> {
@@ -30,25 +47,15 @@ async function unpack(client: ExchangeClient, filename: string): Promise<string[
 }
 
 describe('CommerceML endpoint: import while an archive is unpacked', () => {
-  let work: string;
-  let importXml: Uint8Array;
-  let offersXml: Uint8Array;
+  let importXml: Buffer;
+  let offersXml: Buffer;
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'cml-unpacking-'));
-    const [importFile, offersFile] = await generatePackage(work, { goods: GOODS, propertiesPerGood: 3 });
-    importXml = readFileSync(importFile!.path);
-    offersXml = readFileSync(offersFile!.path);
-  });
-  after(async () => {
-    await rm(work, { recursive: true, force: true });
+    ({ importXml, offersXml } = await generatedPackage(GOODS));
   });
 
   test('the import file starts importing before 1C asks for it; mode=import joins that import', async () => {
-    const obmen = await startObmen({ zip: true, importStepSeconds: 0.2, batchSize: 100 });
+    const { obmen, client } = await startExchange({ batchSize: 100 });
     try {
-      const client = obmen.client();
-      await client.checkauth('catalog');
-      await client.init('catalog');
       await client.sendChunk(
         'catalog',
         'package.zip',
@@ -88,11 +95,8 @@ describe('CommerceML endpoint: import while an archive is unpacked', () => {
   });
 
   test('an archive whose first file is not an import file is unpacked whole first, as before', async () => {
-    const obmen = await startObmen({ zip: true, importStepSeconds: 0.2 });
+    const { obmen, client } = await startExchange({});
     try {
-      const client = obmen.client();
-      await client.checkauth('catalog');
-      await client.init('catalog');
       await client.sendChunk(
         'catalog',
         'package.zip',
@@ -110,11 +114,8 @@ describe('CommerceML endpoint: import while an archive is unpacked', () => {
   });
 
   test('corrupt compressed data fails the unpack with a message that names the file', async () => {
-    const obmen = await startObmen({ zip: true, importStepSeconds: 0.2 });
+    const { obmen, client } = await startExchange({});
     try {
-      const client = obmen.client();
-      await client.checkauth('catalog');
-      await client.init('catalog');
       const archive = Buffer.from(zipSync({ 'import.xml': importXml }, { level: 6 }));
       // The entry's deflate data (after the 30-byte local header, its name and extra field) now
       // begins with a block of the reserved type 3: zlib refuses it; the archive is whole.
@@ -134,11 +135,8 @@ describe('CommerceML endpoint: import while an archive is unpacked', () => {
   });
 
   test('a broken archive fails the exchange and stops the import begun on its file', async () => {
-    const obmen = await startObmen({ zip: true, importStepSeconds: 0.2, batchSize: 100 });
+    const { obmen, client } = await startExchange({ batchSize: 100 });
     try {
-      const client = obmen.client();
-      await client.checkauth('catalog');
-      await client.init('catalog');
       // Stored, not deflated, so the cut falls inside import.xml's bytes: its start unpacks fine.
       const archive = zipSync({ 'import.xml': importXml }, { level: 0 });
       await client.sendChunk('catalog', 'package.zip', archive.subarray(0, Math.floor(archive.length * 0.6)));

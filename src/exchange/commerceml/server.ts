@@ -314,7 +314,9 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
     const dir = dirOf(type);
     const work = await readWorkDirState(dir);
     const packed = work.archives.filter((a) => !work.unpacked.includes(a));
-    if (packed.length > 0) {
+    // An unpacking that ended since the last call is told first: its archives are all marked
+    // unpacked by then, and 1C would otherwise never hear how it ended.
+    if (packed.length > 0 || jobs.has(`${type}:unzip`)) {
       const state = await jobs.step(`${type}:unzip`, stepMs, 'Распаковка архива…', async (ctx) => {
         for (const archive of packed) {
           const following = options.importWhileReceiving && type === 'catalog';

@@ -85,6 +85,11 @@ export class StepJobs {
     this.jobs.set(key, job);
   }
 
+  /** Whether a job is under `key`: working, or done with its outcome not told yet. */
+  has(key: string): boolean {
+    return this.jobs.has(key);
+  }
+
   /** Whether a job under a key starting with `prefix` is still working. */
   busy(prefix: string): boolean {
     for (const [key, job] of this.jobs) if (key.startsWith(prefix) && !job.settled) return true;
