@@ -22,14 +22,8 @@ export function nativeInflate(track: {
     private readonly inflate = createInflateRaw({ chunkSize: 64 * 1024 });
 
     constructor() {
-      // A view of zlib's own output buffer (never shared memory), as fflate's type wants it.
-      this.inflate.on('data', (data: Buffer) =>
-        this.ondata(
-          null,
-          new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength),
-          false,
-        ),
-      );
+      // zlib's output buffers are never shared memory, as fflate's type wants them.
+      this.inflate.on('data', (data: Buffer<ArrayBuffer>) => this.ondata(null, data, false));
       track.ended(
         new Promise<void>((done) => {
           this.inflate.once('end', () => {

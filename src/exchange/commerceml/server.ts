@@ -295,18 +295,19 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
     session: ExchangeSession,
     dir: string,
   ): NonNullable<UnzipWatch['written']> {
-    let followed: string | undefined;
+    let followed: { path: string; received: ReceivedBytes } | undefined;
     let decided = false;
     return ({ path, size, complete }) => {
       if (!decided && /\.xml$/i.test(path)) {
         decided = true;
-        if (/^import[^/]*\.xml$/i.test(basename(path)))
-          followed = followFile(type, session, path, join(dir, path)) ? path : undefined;
+        const received = /^import[^/]*\.xml$/i.test(basename(path))
+          ? followFile(type, session, path, join(dir, path))
+          : undefined;
+        if (received) followed = { path, received };
       }
-      if (path !== followed) return;
-      const received = receiving.get(importKey(type, path));
-      if (complete) received?.finish(size);
-      else received?.grow(size);
+      if (path !== followed?.path) return;
+      if (complete) followed.received.finish(size);
+      else followed.received.grow(size);
     };
   }
 
@@ -317,9 +318,9 @@ export function createExchangeServer(options: ExchangeServerOptions): ExchangeSe
     // An unpacking that ended since the last call is told first: its archives are all marked
     // unpacked by then, and 1C would otherwise never hear how it ended.
     if (packed.length > 0 || jobs.has(`${type}:unzip`)) {
+      const following = options.importWhileReceiving && type === 'catalog';
       const state = await jobs.step(`${type}:unzip`, stepMs, 'Распаковка архива…', async (ctx) => {
         for (const archive of packed) {
-          const following = options.importWhileReceiving && type === 'catalog';
           await unzipSafely(
             join(dir, archive),
             dir,
