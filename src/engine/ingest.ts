@@ -540,6 +540,10 @@ async function writeMatchKeys(
       : matchKeysOf(entity, c.p.data))
       rows.push({ entity, rule, key, record_id: c.p.recordId });
   }
+  // In key order, as links are written (engine/links.ts): articles and barcodes are random keys.
+  rows.sort((a, b) =>
+    a.rule !== b.rule ? (a.rule < b.rule ? -1 : 1) : a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+  );
   for (const part of chunk(rows, Math.floor(caps.maxParams / 5))) {
     await executeBulk(trx, caps, 'ingest.match_keys', MATCH_KEY_COLUMNS, part, (values) =>
       trx

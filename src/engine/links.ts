@@ -20,9 +20,14 @@ const LINK_COLUMNS: BulkColumns = {
   updated_at: 'bigint',
 };
 
-/** links rows of one scope, in LINK_COLUMNS order. */
+/**
+ * links rows of one scope, in LINK_COLUMNS order, sorted by external id. Ids such as 1C's are
+ * random, so each new link lands on its own leaf of links_pk: in key order the statement visits
+ * those leaves one after another, and the pages a chunk changes left SQLite's small cache fewer
+ * times before the commit wrote them (a 1.5 GB 1C import: commits ~40 % cheaper, bench/README.md).
+ */
 function linkRows(scope: LinkScope, links: readonly LinkWrite[], now: number) {
-  return links.map((l) => ({
+  return [...links].sort(byExternalId).map((l) => ({
     entity: scope.entity,
     record_id: l.recordId,
     system: scope.system,
@@ -30,6 +35,10 @@ function linkRows(scope: LinkScope, links: readonly LinkWrite[], now: number) {
     last_hash: l.hash ?? null,
     updated_at: now,
   }));
+}
+
+function byExternalId(a: LinkWrite, b: LinkWrite): number {
+  return a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0;
 }
 
 /** One entity in one system: the scope every link operation works in. */

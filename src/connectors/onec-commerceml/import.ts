@@ -6,9 +6,12 @@ import { inSession } from '../../engine/session-scope.ts';
 import { finishSession, startSession } from '../../engine/sessions.ts';
 import { ExchangeFailure, type ImportFileEvent } from '../../exchange/commerceml/index.ts';
 import {
+  asBatches,
   type CmlEvent,
   CmlSyntaxError,
   parseCommerceMl,
+  parseCommerceMlBatches,
+  parseCommerceMlBatchesInWorker,
   parseCommerceMlInWorker,
 } from '../../formats/commerceml/index.ts';
 import type { SourceMapping } from '../../mapping/source.ts';
@@ -67,12 +70,16 @@ interface Pending {
 }
 
 /**
- * The file's events. Parsing runs on its own thread, ahead of the ingest here (two cores for a
- * big catalog). With prepareOnParserThread that thread also validates and writes out the items
- * ingest takes as they are (engine/prepared.ts): the thread that writes the database is what
- * limits a big import. Items a source mapping or the sale import's reading looks at stay objects.
+ * The file's events, in the parser's batches. Parsing runs on its own thread, ahead of the ingest
+ * here (two cores for a big catalog). With prepareOnParserThread that thread also validates and
+ * writes out the items ingest takes as they are (engine/prepared.ts): the thread that writes the
+ * database is what limits a big import. Items a source mapping or the sale import's reading
+ * looks at stay objects.
  */
-function parsedEvents(deps: ImportDeps, event: ImportFileEvent): AsyncIterable<CmlEvent<IngestItem>> {
+function parsedBatches(
+  deps: ImportDeps,
+  event: ImportFileEvent,
+): AsyncIterable<readonly CmlEvent<IngestItem>[]> {
   const options = {
     signal: event.signal,
     fileLabel: event.filename,
@@ -81,15 +88,15 @@ function parsedEvents(deps: ImportDeps, event: ImportFileEvent): AsyncIterable<C
   };
   if (deps.reading) {
     const parse = deps.parseThread === false ? parseCommerceMl : parseCommerceMlInWorker;
-    return deps.reading.read(parse(event.path, options));
+    return asBatches(deps.reading.read(parse(event.path, options)));
   }
-  if (deps.parseThread === false) return parseCommerceMl(event.path, options);
-  if (!deps.prepareOnParserThread) return parseCommerceMlInWorker(event.path, options);
+  if (deps.parseThread === false) return parseCommerceMlBatches(event.path, options);
+  if (!deps.prepareOnParserThread) return parseCommerceMlBatchesInWorker(event.path, options);
   const { runtime } = deps;
   const entities = runtime.registry
     .names()
     .filter((entity) => !deps.mappings?.has(entity) && !runtime.ingest.ownership?.has(entity));
-  return parseCommerceMlInWorker(event.path, {
+  return parseCommerceMlBatchesInWorker(event.path, {
     ...options,
     prepare: { entities, custom: [...runtime.config.entities] },
   });
@@ -164,31 +171,43 @@ export async function importExchangeFile(deps: ImportDeps, event: ImportFileEven
       `Файл ${event.filename}: прочитано объектов ${counts['read']}, записано ${counts['created']! + counts['updated']!}, без изменений ${counts['unchanged']}, ошибок ${errorCount}`,
     );
 
+  // An event into its entity's batch; the entity, when that batch is full. (No await here:
+  // a big catalog is half a million events.)
+  const take = (cml: CmlEvent<IngestItem>): string | undefined => {
+    if (cml.kind === 'package') deps.observe?.package(cml);
+    if (cml.kind === 'item') {
+      deps.observe?.item(cml.entity, cml.item.externalId);
+      counts['read']!++;
+      counts[cml.entity] = (counts[cml.entity] ?? 0) + 1;
+      let batch = pending.get(cml.entity);
+      if (!batch) {
+        batch = { items: [], lines: new Map() };
+        pending.set(cml.entity, batch);
+      }
+      batch.items.push(cml.item);
+      batch.lines.set(cml.item.externalId, cml.line);
+      if (batch.items.length >= deps.batchSize) return cml.entity;
+    } else if (cml.kind === 'itemError') {
+      // A refused object is still in 1C's package: it must not count as missing.
+      if (cml.externalId) deps.observe?.item(cml.entity, cml.externalId);
+      recordError(
+        `${event.filename}, строка ${cml.line}, ${ENTITY_RU[cml.entity] ?? cml.entity}${cml.externalId ? ` ${cml.externalId}` : ''}: ${cml.message}`,
+      );
+    }
+    return undefined;
+  };
+
   try {
     await inSession(sessionId, async () => {
-      for await (const cml of parsedEvents(deps, event)) {
-        if (cml.kind === 'package') deps.observe?.package(cml);
-        if (cml.kind === 'item') {
-          deps.observe?.item(cml.entity, cml.item.externalId);
-          counts['read']!++;
-          counts[cml.entity] = (counts[cml.entity] ?? 0) + 1;
-          let batch = pending.get(cml.entity);
-          if (!batch) {
-            batch = { items: [], lines: new Map() };
-            pending.set(cml.entity, batch);
-          }
-          batch.items.push(cml.item);
-          batch.lines.set(cml.item.externalId, cml.line);
-          if (batch.items.length >= deps.batchSize) {
-            await flush(cml.entity);
+      for await (const batch of parsedBatches(deps, event)) {
+        for (const cml of batch) {
+          // Between two events the import stops as soon as 1C has begun another exchange.
+          if (event.signal.aborted) throw event.signal.reason ?? new Error('aborted');
+          const full = take(cml);
+          if (full !== undefined) {
+            await flush(full);
             report();
           }
-        } else if (cml.kind === 'itemError') {
-          // A refused object is still in 1C's package: it must not count as missing.
-          if (cml.externalId) deps.observe?.item(cml.entity, cml.externalId);
-          recordError(
-            `${event.filename}, строка ${cml.line}, ${ENTITY_RU[cml.entity] ?? cml.entity}${cml.externalId ? ` ${cml.externalId}` : ''}: ${cml.message}`,
-          );
         }
       }
       for (const entity of [...pending.keys()]) await flush(entity);

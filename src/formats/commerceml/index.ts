@@ -1,5 +1,6 @@
 /** CommerceML 2.03–2.10 / 3.1: streaming parser into canonical records, and writers (docs/formats/commerceml.md). */
 export { CmlSyntaxError } from './errors.ts';
+export { asBatches, eachEvent } from './event-batches.ts';
 export {
   type GenerateCatalogOptions,
   type GeneratedFile,
@@ -7,8 +8,12 @@ export {
   generatedId,
   generateOffers,
 } from './generate.ts';
-export { type ParseInWorkerOptions, parseCommerceMlInWorker } from './parse-in-worker.ts';
-export { parseCommerceMl } from './parser.ts';
+export {
+  type ParseInWorkerOptions,
+  parseCommerceMlBatchesInWorker,
+  parseCommerceMlInWorker,
+} from './parse-in-worker.ts';
+export { type ParseOptions, parseCommerceMl, parseCommerceMlBatches } from './parser.ts';
 export type {
   CanonicalOrderForCml,
   CatalogXmlInput,

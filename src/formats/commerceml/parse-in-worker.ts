@@ -61,6 +61,27 @@ export async function* parseCommerceMlInWorker(
   path: string,
   options: ParseInWorkerOptions & { prepare?: PrepareInWorker } = {},
 ): AsyncIterable<CmlEvent<IngestItem>> {
+  for await (const events of parseCommerceMlBatchesInWorker(path, options)) {
+    for (const event of events) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      yield event;
+    }
+  }
+}
+
+/** parseCommerceMlInWorker's events as they cross from the parser thread: in arrays, never empty. */
+export function parseCommerceMlBatchesInWorker(
+  path: string,
+  options: PrepareInWorkerOptions,
+): AsyncIterable<CmlEvent<IngestItem>[]>;
+export function parseCommerceMlBatchesInWorker(
+  path: string,
+  options?: ParseInWorkerOptions,
+): AsyncIterable<CmlEvent[]>;
+export async function* parseCommerceMlBatchesInWorker(
+  path: string,
+  options: ParseInWorkerOptions & { prepare?: PrepareInWorker } = {},
+): AsyncIterable<CmlEvent<IngestItem>[]> {
   const data: ParseWorkerData = {
     path,
     fileLabel: options.fileLabel ?? basename(path),
@@ -110,10 +131,7 @@ export async function* parseCommerceMlInWorker(
       if ('events' in message) {
         // The credit goes back before these events are used: the parser works meanwhile.
         control(1);
-        for (const event of message.events) {
-          if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-          yield event;
-        }
+        if (message.events.length > 0) yield message.events;
       } else if ('end' in message) {
         return;
       } else if ('fault' in message) {

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createEntityRegistry } from '../../core/entities/index.ts';
 import { type IngestItem, prepareItem, TextArena } from '../../engine/prepared.ts';
 import { CmlSyntaxError } from './errors.ts';
-import { parseCommerceMl } from './parser.ts';
+import { parseCommerceMlBatches } from './parser.ts';
 import { ReceivedBytes } from './received-bytes.ts';
 import type { CmlEvent } from './types.ts';
 import type { ControlMessage, ParseWorkerData, WorkerMessage } from './worker-protocol.ts';
@@ -71,9 +71,14 @@ async function run(): Promise<void> {
     postBatch();
   };
   try {
-    for await (const event of parseCommerceMl(path, { fileLabel, ...(received ? { received } : {}) })) {
-      batch.push(plain(event));
-      if (batch.length >= batchEvents) await send();
+    for await (const events of parseCommerceMlBatches(path, {
+      fileLabel,
+      ...(received ? { received } : {}),
+    })) {
+      for (const event of events) {
+        batch.push(plain(event));
+        if (batch.length >= batchEvents) await send();
+      }
     }
     if (batch.length > 0) await send();
     post({ end: true });
