@@ -60,6 +60,8 @@ export class XmlScanner {
    * = byte offset, so a value is decoded straight from its bytes. Undefined for decoded text.
    */
   private bytes: Buffer | undefined;
+  /** Where `bytes` live (from its start): the rest not yet scanned, then the next piece. */
+  private work = Buffer.alloc(0);
 
   constructor(private readonly handler: ScanHandler) {}
 
@@ -139,10 +141,23 @@ export class XmlScanner {
    * not yet scanned and the new ones in one piece: a chunk's own latin1 string joined to the
    * rest was copied again when flattened, a second string for every 64 KB of the file.
    */
-  writeUtf8(bytes: Buffer): void {
+  writeUtf8(bytes: Uint8Array): void {
     this.lineOf(this.pos);
-    const rest = this.bytes === undefined ? undefined : this.bytes.subarray(this.pos);
-    this.bytes = rest !== undefined && rest.length > 0 ? Buffer.concat([rest, bytes]) : bytes;
+    const rest = this.bytes === undefined ? 0 : this.bytes.length - this.pos;
+    const length = rest + bytes.length;
+    // The bytes are copied into the scanner's own buffer, reused all file long: the caller may
+    // reuse its piece, and a new buffer per piece was garbage outside the JavaScript heap, which
+    // the collector frees only when the heap itself needs collecting (tens of MB of RSS).
+    if (length > this.work.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(length, 2 * this.work.length, 128 * 1024));
+      if (rest > 0) this.bytes!.copy(bigger, 0, this.pos);
+      this.work = bigger;
+    } else if (rest > 0) {
+      // `bytes` is the start of `work`: the rest moves to the front.
+      this.work.copyWithin(0, this.pos, this.pos + rest);
+    }
+    this.work.set(bytes, rest);
+    this.bytes = this.work.subarray(0, length);
     this.buf = this.bytes.toString('latin1');
     this.rebase();
   }
