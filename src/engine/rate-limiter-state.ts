@@ -34,6 +34,7 @@ export interface CompiledLimits {
   base?: { count: number; perMs: number; burst: number };
   windows: { from: number; to: number; label: string; count: number; perMs: number; burst: number }[];
   budget?: { limitMs: number; perMs: number };
+  /** The zone the windows are read in ('UTC', unused, when there are none). */
   timezone: string;
 }
 
@@ -81,13 +82,18 @@ function rateOf(text: string, where: string): { count: number; perMs: number } {
 /** Parses limits once; throws a config error naming the system and the field. */
 export function compileLimits(system: string, limits: LimitsConfig | undefined): CompiledLimits {
   const where = `systems.${system}.limits`;
-  const timezone = limits?.timezone ?? hostTimezone();
-  try {
-    new Intl.DateTimeFormat('en-GB', { timeZone: timezone });
-  } catch {
-    throw configError(
-      `${where}.timezone: "${timezone}" is not an IANA time zone; write e.g. "Europe/Moscow"`,
-    );
+  // Only windows are read in a time zone. Without them none is looked up: the first use of
+  // Intl.DateTimeFormat maps ~5 MB of ICU's data into the process (its RSS, for good).
+  const zoned = limits?.timezone !== undefined || (limits?.windows?.length ?? 0) > 0;
+  const timezone = limits?.timezone ?? (zoned ? hostTimezone() : 'UTC');
+  if (zoned) {
+    try {
+      new Intl.DateTimeFormat('en-GB', { timeZone: timezone });
+    } catch {
+      throw configError(
+        `${where}.timezone: "${timezone}" is not an IANA time zone; write e.g. "Europe/Moscow"`,
+      );
+    }
   }
   const compiled: CompiledLimits = { windows: [], timezone };
   if (limits?.rate) {
