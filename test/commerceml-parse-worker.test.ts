@@ -13,6 +13,8 @@ import {
   CmlSyntaxError,
   generateCatalog,
   parseCommerceMl,
+  parseCommerceMlBatches,
+  parseCommerceMlBatchesInWorker,
   parseCommerceMlInWorker,
 } from '../src/formats/commerceml/index.ts';
 
@@ -48,6 +50,51 @@ describe('parseCommerceMlInWorker', () => {
     work = await mkdtemp(join(tmpdir(), 'cml-worker-'));
   });
   after(() => rm(work, { recursive: true, force: true }));
+
+  test('batches, in either thread: never empty, and together the events one by one', async () => {
+    const path = join(work, 'batches.xml');
+    const out = createWriteStream(path);
+    await generateCatalog({ goods: 1500, propertiesPerGood: 2, seed: 5 }, out);
+    out.end();
+    await finished(out);
+    const oneByOne = await collect(parseCommerceMl(path));
+    for (const batches of [parseCommerceMlBatches(path), parseCommerceMlBatchesInWorker(path)]) {
+      const flat: unknown[] = [];
+      let count = 0;
+      for await (const batch of batches) {
+        assert.ok(batch.length > 0, 'a batch is never empty');
+        count++;
+        for (const event of batch) flat.push(plain(event));
+      }
+      assert.ok(count > 1, 'a 1,500-goods file comes in several batches');
+      assert.deepEqual(flat, oneByOne.events);
+    }
+  });
+
+  test('a value longer than the pieces the file is read in (300 KB) comes through whole', async () => {
+    const path = join(work, 'long.xml');
+    // Cyrillic (two bytes each in UTF-8) across several 64 KB reads: the scanner keeps the rest
+    // of each piece and grows its own buffer for it.
+    const description = 'Описание товара, очень длинное. '.repeat(5000);
+    writeFileSync(
+      path,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация ВерсияСхемы="2.08"><Каталог><Ид>c</Ид><Товары>` +
+        `<Товар><Ид>a1</Ид><Наименование>Первый</Наименование><Описание>${description}</Описание></Товар>` +
+        `<Товар><Ид>a2</Ид><Наименование>Второй</Наименование></Товар>` +
+        '</Товары></Каталог></КоммерческаяИнформация>',
+    );
+    const { events, error } = await collect(parseCommerceMl(path));
+    assert.equal(error, undefined);
+    const items = events.filter((e) => (e as CmlEvent).kind === 'item') as Array<
+      Extract<CmlEvent, { kind: 'item' }>
+    >;
+    assert.deepEqual(
+      items.map((e) => e.item.externalId),
+      ['a1', 'a2'],
+    );
+    assert.equal(items[0]!.item.data.description, description.trim());
+    assert.equal(items[1]!.item.data.name, 'Второй');
+  });
 
   test('a generated catalog of 3,000 goods: the same events as the in-thread parser', async () => {
     const path = join(work, 'import.xml');
