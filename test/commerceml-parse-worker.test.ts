@@ -34,6 +34,14 @@ function plain(event: CmlEvent): unknown {
   return { ...event, item: { externalId, data, deleted: deleted === true } };
 }
 
+/** A generated catalog written to `path`. */
+async function generatedCatalog(path: string, options: Parameters<typeof generateCatalog>[0]): Promise<void> {
+  const out = createWriteStream(path);
+  await generateCatalog(options, out);
+  out.end();
+  await finished(out);
+}
+
 async function collect(events: AsyncIterable<CmlEvent>): Promise<{ events: unknown[]; error?: unknown }> {
   const out: unknown[] = [];
   try {
@@ -53,10 +61,7 @@ describe('parseCommerceMlInWorker', () => {
 
   test('batches, in either thread: never empty, and together the events one by one', async () => {
     const path = join(work, 'batches.xml');
-    const out = createWriteStream(path);
-    await generateCatalog({ goods: 1500, propertiesPerGood: 2, seed: 5 }, out);
-    out.end();
-    await finished(out);
+    await generatedCatalog(path, { goods: 1500, propertiesPerGood: 2, seed: 5 });
     const oneByOne = await collect(parseCommerceMl(path));
     for (const batches of [parseCommerceMlBatches(path), parseCommerceMlBatchesInWorker(path)]) {
       const flat: unknown[] = [];
@@ -98,10 +103,7 @@ describe('parseCommerceMlInWorker', () => {
 
   test('a generated catalog of 3,000 goods: the same events as the in-thread parser', async () => {
     const path = join(work, 'import.xml');
-    const out = createWriteStream(path);
-    await generateCatalog({ goods: 3000, propertiesPerGood: 4, seed: 3 }, out);
-    out.end();
-    await finished(out);
+    await generatedCatalog(path, { goods: 3000, propertiesPerGood: 4, seed: 3 });
     const inThread = await collect(parseCommerceMl(path));
     const inWorker = await collect(parseCommerceMlInWorker(path));
     assert.equal(inThread.error, undefined);
