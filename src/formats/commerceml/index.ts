@@ -1,6 +1,6 @@
 /** CommerceML 2.03–2.10 / 3.1: streaming parser into canonical records, and writers (docs/formats/commerceml.md). */
 export { CmlSyntaxError } from './errors.ts';
-export { asBatches, eachEvent } from './event-batches.ts';
+export { asBatches } from './event-batches.ts';
 export {
   type GenerateCatalogOptions,
   type GeneratedFile,
@@ -13,7 +13,7 @@ export {
   parseCommerceMlBatchesInWorker,
   parseCommerceMlInWorker,
 } from './parse-in-worker.ts';
-export { type ParseOptions, parseCommerceMl, parseCommerceMlBatches } from './parser.ts';
+export { parseCommerceMl, parseCommerceMlBatches } from './parser.ts';
 export type {
   CanonicalOrderForCml,
   CatalogXmlInput,

@@ -104,11 +104,11 @@ function offersKind(file: string, firstOffer: XNode | undefined): CmlDocumentKin
  * matched by local name), versions 2.03–2.10 and 3.1. Malformed or truncated XML throws a
  * CmlSyntaxError after the items read before the fault were yielded.
  */
-export function parseCommerceMl(path: string, options: ParseOptions = {}): AsyncIterable<CmlEvent> {
+export function parseCommerceMl(path: string, options: CmlParseOptions = {}): AsyncIterable<CmlEvent> {
   return eachEvent(parseCommerceMlBatches(path, options));
 }
 
-export interface ParseOptions {
+export interface CmlParseOptions {
   signal?: AbortSignal;
   fileLabel?: string;
   /** The file is still arriving: parse what was received, then wait for the rest. */
@@ -122,7 +122,7 @@ export interface ParseOptions {
  */
 export async function* parseCommerceMlBatches(
   path: string,
-  options: ParseOptions = {},
+  options: CmlParseOptions = {},
 ): AsyncIterable<CmlEvent[]> {
   const file = options.fileLabel ?? basename(path);
   const queue: CmlEvent[] = [];
