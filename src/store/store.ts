@@ -62,19 +62,26 @@ function openSqlite(url: string, checkpointOnThread: boolean): Store {
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
   // last transactions), which is the trade-off SQLite recommends for WAL.
   database.pragma('synchronous = NORMAL');
+  const checkpointing = checkpointOnThread && full !== ':memory:';
   // A checkpoint (WAL → database file, with two fsyncs) runs once the WAL passes this many
   // pages. SQLite's 1000 (4 MB) is less than one 1000-object ingest chunk of a big catalog (an
   // import chunk writes about 3 MB), so every commit checkpointed, and index pages changed by
   // consecutive commits were copied again each time. 16384 (64 MB): a 500,000-goods 1C import
   // wrote 17% fewer bytes, read 30% fewer and took 9% less CPU; 100k products ingested in 7.9 s
   // instead of 10.5 s at the same CPU (bench/README.md). The longest commit grew from 0.23 to
-  // 0.30 s. Durability is unchanged: it is set by `synchronous` above.
-  database.pragma('wal_autocheckpoint = 16384');
-  // A 4 MB page cache (better-sqlite3 sets 16 MB; SQLite's own default is 2 MB). The engine
-  // appends to its B-trees and looks keys up in batches; pages it reads again come from the
-  // OS's file cache at the cost of a read call. Measured on 100k products: the same ingest and
-  // delivery times, and a peak RSS 12–15 MB lower (the benchmark's limit is 300 MB).
-  database.pragma('cache_size = -4000');
+  // 0.30 s. With the checkpoint thread (below) 65536 (256 MB): that thread has copied all but
+  // its last half second when the WAL passes the limit, so the committing thread's own
+  // checkpoint is a quarter as frequent and no longer. Durability is unchanged: it is set by
+  // `synchronous` above.
+  database.pragma(`wal_autocheckpoint = ${checkpointing ? 65536 : 16384}`);
+  // A 12 MB page cache (better-sqlite3 sets 16 MB; SQLite's own default is 2 MB): what one
+  // 1000-object ingest chunk touches. 1C's Ид are random keys, so a chunk's links land on ~1000
+  // leaves of links_pk, each looked up and then written; with 4 MB those leaves were evicted
+  // between the two and read again, and dirty pages spilled into the WAL before the commit.
+  // A 1.5 GB 1C import (with the 256 MB WAL limit): 48 % fewer read calls, 8 % fewer bytes
+  // written, the importing thread's CPU from 28–32 s to 23–25 s, peak RSS the same
+  // (bench/README.md). 24 MB saved no more and peaked at 249 MB.
+  database.pragma('cache_size = -12000');
   // The engine's multi-row inserts run inside a transaction, so SQLite keeps a statement
   // journal for each (to undo just that statement if it fails); past 64 KB it went to a temp
   // file, and those writes were 9 % of the main thread during a big import (perf). In memory:
@@ -87,7 +94,7 @@ function openSqlite(url: string, checkpointOnThread: boolean): Store {
     text == null ? null : String(text).toLowerCase(),
   );
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepStatements(database) }) });
-  const checkpointer = checkpointOnThread && full !== ':memory:' ? startCheckpointer(full) : undefined;
+  const checkpointer = checkpointing ? startCheckpointer(full) : undefined;
   return {
     db,
     caps: SQLITE,
