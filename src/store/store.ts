@@ -71,16 +71,17 @@ function openSqlite(url: string, checkpointOnThread: boolean): Store {
   // instead of 10.5 s at the same CPU (bench/README.md). The longest commit grew from 0.23 to
   // 0.30 s. With the checkpoint thread (below) 65536 (256 MB): that thread has copied all but
   // its last half second when the WAL passes the limit, so the committing thread's own
-  // checkpoint is a quarter as frequent and no longer. Durability is unchanged: it is set by
-  // `synchronous` above.
+  // checkpoint is a quarter as frequent. Durability is unchanged: it is set by `synchronous`
+  // above.
   database.pragma(`wal_autocheckpoint = ${checkpointing ? 65536 : 16384}`);
   // A 12 MB page cache (better-sqlite3 sets 16 MB; SQLite's own default is 2 MB): what one
   // 1000-object ingest chunk touches. 1C's Ид are random keys, so a chunk's links land on ~1000
   // leaves of links_pk, each looked up and then written; with 4 MB those leaves were evicted
-  // between the two and read again, and dirty pages spilled into the WAL before the commit.
-  // A 1.5 GB 1C import (with the 256 MB WAL limit): 48 % fewer read calls, 8 % fewer bytes
-  // written, the importing thread's CPU from 28–32 s to 23–25 s, peak RSS the same
-  // (bench/README.md). 24 MB saved no more and peaked at 249 MB.
+  // between the two and read again.
+  // A 1.5 GB 1C import with the 256 MB WAL limit, four runs in turn with 4 MB and 64 MB: 0.8
+  // instead of 1.5 million read calls, 6.1 instead of 6.6 GB written, the importing thread's
+  // CPU 25.9 s instead of 30.9 on average, 38.9 MB/s instead of 32.7; peak RSS 228–242 MB
+  // against 224–234 (bench/README.md). 24 MB saved no more and peaked at 249 MB.
   database.pragma('cache_size = -12000');
   // The engine's multi-row inserts run inside a transaction, so SQLite keeps a statement
   // journal for each (to undo just that statement if it fails); past 64 KB it went to a temp
