@@ -134,24 +134,20 @@ describe('CommerceML endpoint: import while an archive is unpacked', () => {
     }
   });
 
-  test('a broken archive fails the exchange and stops the import begun on its file', async () => {
+  test('an archive cut short is refused before anything is unpacked; sent whole, it loads', async () => {
     const { obmen, client } = await startExchange({ batchSize: 100 });
     try {
-      // Stored, not deflated, so the cut falls inside import.xml's bytes: its start unpacks fine.
+      // Stored, not deflated, so the cut falls inside import.xml's bytes: read from its local
+      // header on, its start would unpack fine; its central directory, at the end, is missing.
       const archive = zipSync({ 'import.xml': importXml }, { level: 0 });
       await client.sendChunk('catalog', 'package.zip', archive.subarray(0, Math.floor(archive.length * 0.6)));
-      let failure: unknown;
-      try {
-        await unpack(client, 'import.xml');
-      } catch (error) {
-        failure = error;
-      }
-      assert.ok(failure instanceof ExchangeClientError, `the unpack fails: ${String(failure)}`);
-      assert.match(failure.message, /архив/i);
-      const sessions = await importSessions(obmen, 'import.xml');
-      assert.equal(sessions.length, 1, 'the import had begun on the unpacked part');
-      assert.equal(sessions[0]!.status, 'failed');
-      assert.equal((await obmen.recordCount('product')) < GOODS, true, 'the cut file did not load whole');
+      await assert.rejects(unpack(client, 'import.xml'), (error: unknown) => {
+        assert.ok(error instanceof ExchangeClientError, String(error));
+        assert.match(error.message, /архив передан не полностью.*package\.zip.*передайте архив заново/);
+        return true;
+      });
+      assert.deepEqual(await importSessions(obmen, 'import.xml'), [], 'no import began on a cut file');
+      assert.equal(await obmen.recordCount('product'), 0);
 
       // 1C's next exchange sends the archive whole and everything loads.
       await client.init('catalog');
@@ -159,6 +155,28 @@ describe('CommerceML endpoint: import while an archive is unpacked', () => {
       await unpack(client, 'import.xml');
       await client.importUntilDone('catalog', 'import.xml');
       assert.equal(await obmen.recordCount('product'), GOODS);
+    } finally {
+      await obmen.close();
+    }
+  });
+
+  test('an entry whose bytes do not match its CRC-32 fails the unpack and the import begun on it', async () => {
+    const { obmen, client } = await startExchange({ batchSize: 100 });
+    try {
+      // The data is intact and inflates; the CRC-32 the central directory gives for it is not
+      // its own (as when bytes were changed in transit: stored data inflates whatever it holds).
+      const archive = Buffer.from(zipSync({ 'import.xml': importXml }, { level: 0 }));
+      const directoryAt = archive.readUInt32LE(archive.length - 22 + 16);
+      archive.writeUInt32LE((archive.readUInt32LE(directoryAt + 16) ^ 0x5a5a5a5a) >>> 0, directoryAt + 16);
+      await client.sendChunk('catalog', 'package.zip', archive);
+      await assert.rejects(unpack(client, 'import.xml'), (error: unknown) => {
+        assert.ok(error instanceof ExchangeClientError, String(error));
+        assert.match(error.message, /архив повреждён \(import\.xml\): контрольная сумма CRC-32/);
+        return true;
+      });
+      const sessions = await importSessions(obmen, 'import.xml');
+      assert.equal(sessions.length, 1, 'the import had begun on the file while it was unpacked');
+      assert.equal(sessions[0]!.status, 'failed', 'the import of the damaged file did not pass');
     } finally {
       await obmen.close();
     }

@@ -1,9 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { Unzip } from 'fflate';
 import { nativeInflate } from './native-inflate.ts';
 import { checkUploadPath } from './safe-path.ts';
+import { readZipChecksums } from './zip-directory.ts';
 
 /** Limits that keep a hostile or broken archive from filling the disk. */
 export interface UnzipLimits {
@@ -29,7 +31,10 @@ export interface UnzipWatch {
  * Unpacks a zip archive into `targetDir` entry by entry, streaming (constant memory whatever
  * the archive size). Entry names follow the same rules as uploaded names; the unpacked total is
  * counted as it is produced, not trusted from the headers, so a zip bomb stops at the limit.
- * Returns the relative paths written.
+ * Each entry's CRC-32 is checked against the archive's central directory before the entry is
+ * reported complete (fflate checks none), so a reader following a file never takes damaged
+ * bytes for a whole file; an archive without a central directory was cut short and is refused
+ * before anything is unpacked. Returns the relative paths written.
  */
 export async function unzipSafely(
   archivePath: string,
@@ -37,6 +42,10 @@ export async function unzipSafely(
   limits: UnzipLimits,
   watch: UnzipWatch = {},
 ): Promise<string[]> {
+  const checksums = await readZipChecksums(archivePath);
+  if (typeof checksums === 'string') {
+    throw new UnsafeArchiveError(`${checksums} (${basename(archivePath)}); передайте архив заново`);
+  }
   const written: string[] = [];
   const pending: Array<{ rel: string; data: Uint8Array; final: boolean }> = [];
   const handles = new Map<string, { handle: FileHandle; size: number }>();
@@ -60,6 +69,12 @@ export async function unzipSafely(
     }
     written.push(checked.path);
     const rel = checked.path;
+    const expected = checksums.get(file.name)?.shift();
+    if (expected === undefined) {
+      failure = new UnsafeArchiveError(`архив повреждён (${rel}): файла нет в оглавлении архива`);
+      return;
+    }
+    let crc = 0;
     pending.push({ rel, data: new Uint8Array(0), final: false });
     file.ondata = (error, data, final) => {
       if (failure) return;
@@ -71,6 +86,13 @@ export async function unzipSafely(
       if (unpacked > limits.maxUnpackedBytes) {
         failure = new UnsafeArchiveError(
           `распакованный архив больше ${limits.maxUnpackedBytes} байт (options.maxUnpackedBytes); проверьте архив`,
+        );
+        return;
+      }
+      crc = crc32(data, crc);
+      if (final && crc !== expected) {
+        failure = new UnsafeArchiveError(
+          `архив повреждён (${rel}): контрольная сумма CRC-32 распакованного файла не совпадает с указанной в архиве; передайте архив заново`,
         );
         return;
       }
