@@ -9,8 +9,8 @@ import { openStore } from '../src/store/store.ts';
 /**
  * WAL checkpoints on their own thread (store/checkpointer.ts): what a commit writes goes to the
  * WAL, and only a checkpoint copies it into the database file. The writer's own checkpoint
- * waits for 64 MB of WAL (256 MB beside the thread), so a database file that grows after a 2 MB commit was checkpointed by
- * the other thread.
+ * waits for 64 MB of WAL (256 MB beside the thread), so a database file that grows after a
+ * 2 MB commit was checkpointed by the other thread.
  */
 async function databaseGrowth(checkpointOnThread: boolean): Promise<{ before: number; after: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'obmen-checkpointer-'));
