@@ -4,9 +4,17 @@
  * between that form and one event at a time, for the callers that read a few.
  */
 
-/** Each event of the batches, in order. */
-export async function* eachEvent<Event>(batches: AsyncIterable<readonly Event[]>): AsyncIterable<Event> {
-  for await (const batch of batches) yield* batch;
+/** Each event of the batches, in order; with a signal, none after it is aborted. */
+export async function* eachEvent<Event>(
+  batches: AsyncIterable<readonly Event[]>,
+  signal?: AbortSignal,
+): AsyncIterable<Event> {
+  for await (const batch of batches) {
+    for (const event of batch) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      yield event;
+    }
+  }
 }
 
 /** Events as batches of one (a stream rewritten event by event, such as the sale import's). */

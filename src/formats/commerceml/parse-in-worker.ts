@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { IngestItem } from '../../engine/prepared.ts';
 import { CmlSyntaxError } from './errors.ts';
+import { eachEvent } from './event-batches.ts';
 import type { ReceivedBytes } from './received-bytes.ts';
 import type { CmlEvent } from './types.ts';
 import type { ControlMessage, ParseWorkerData, PrepareInWorker, WorkerMessage } from './worker-protocol.ts';
@@ -57,16 +58,11 @@ export function parseCommerceMlInWorker(
   path: string,
   options?: ParseInWorkerOptions,
 ): AsyncIterable<CmlEvent>;
-export async function* parseCommerceMlInWorker(
+export function parseCommerceMlInWorker(
   path: string,
   options: ParseInWorkerOptions & { prepare?: PrepareInWorker } = {},
 ): AsyncIterable<CmlEvent<IngestItem>> {
-  for await (const events of parseCommerceMlBatchesInWorker(path, options)) {
-    for (const event of events) {
-      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-      yield event;
-    }
-  }
+  return eachEvent(parseCommerceMlBatchesInWorker(path, options), options.signal);
 }
 
 /** parseCommerceMlInWorker's events as they cross from the parser thread: in arrays, never empty. */
